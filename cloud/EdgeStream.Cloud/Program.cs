@@ -1,1 +1,3 @@
-return 0;
+using EdgeStream.Cloud;
+
+return await CloudHost.RunAsync(args);

@@ -1,0 +1,148 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+
+namespace EdgeStream.Cloud;
+
+/// <summary>
+/// The cloud service's settings, bound from command line (<c>--mqtt</c>, <c>--data-dir</c>), environment
+/// (<c>EDGESTREAM_CLOUD__MQTT</c>, …) and <c>appsettings.json</c> section <c>Cloud</c>; HTTP addresses
+/// come from the host's standard <c>--urls</c> (default <c>http://127.0.0.1:8080</c>).
+/// </summary>
+public sealed record CloudOptions
+{
+    /// <summary>Default portal and API address.</summary>
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    /// <summary>Default MQTT listener of the embedded broker.</summary>
+    public const string DefaultMqtt = "127.0.0.1:1883";
+
+    /// <summary>HTTP listen addresses (semicolon-separated), e.g. <c>http://127.0.0.1:0</c>.</summary>
+    public string Urls { get; init; } = DefaultUrls;
+
+    /// <summary>Embedded MQTT broker listen endpoint <c>host:port</c> (port 0 picks a free port).</summary>
+    public string Mqtt { get; init; } = DefaultMqtt;
+
+    /// <summary>Folder for durable state; created if absent.</summary>
+    public string DataDir { get; init; } = Path.Combine(Environment.CurrentDirectory, "cloud-data");
+
+    /// <summary>A gateway counts as offline when silent this long, even without a will message.</summary>
+    public TimeSpan GatewayTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Parsed HTTP endpoints.</summary>
+    public IReadOnlyList<IPEndPoint> HttpEndpoints { get; private init; } = [];
+
+    /// <summary>Parsed MQTT endpoint.</summary>
+    public IPEndPoint MqttEndpoint { get; private init; } = new(IPAddress.Loopback, 1883);
+
+    /// <summary>Binds and validates; throws <see cref="OptionsException"/> naming the bad key and what is allowed.</summary>
+    public static CloudOptions From(IConfiguration configuration)
+    {
+        var section = configuration.GetSection("Cloud");
+        var urls = configuration["urls"] ?? DefaultUrls;
+        var mqtt = configuration["mqtt"] ?? section["Mqtt"] ?? DefaultMqtt;
+        var dataDir = configuration["data-dir"] ?? section["DataDir"] ?? Path.Combine(Environment.CurrentDirectory, "cloud-data");
+        var timeoutText = configuration["gateway-timeout"] ?? section["GatewayTimeout"];
+
+        var http = new List<IPEndPoint>();
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != "http" || !TryEndpoint(uri.Host, uri.Port, out var ep))
+            {
+                throw new OptionsException("urls", url, "http://ADDRESS:PORT with an IP address or localhost, e.g. http://127.0.0.1:8080 (port 0 picks a free port)");
+            }
+
+            http.Add(ep);
+        }
+
+        if (http.Count == 0)
+        {
+            throw new OptionsException("urls", urls, "at least one http://ADDRESS:PORT");
+        }
+
+        var colon = mqtt.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(mqtt.AsSpan(colon + 1), out var mqttPort) || !TryEndpoint(mqtt[..colon], mqttPort, out var mqttEp))
+        {
+            throw new OptionsException("mqtt", mqtt, "ADDRESS:PORT, e.g. 127.0.0.1:1883 or 0.0.0.0:1883 (port 0 picks a free port)");
+        }
+
+        var timeout = TimeSpan.FromSeconds(60);
+        if (timeoutText is not null && (!TimeSpan.TryParse(timeoutText, out timeout) || timeout <= TimeSpan.Zero))
+        {
+            throw new OptionsException("gateway-timeout", timeoutText, "a positive time span such as 00:01:00");
+        }
+
+        return new CloudOptions
+        {
+            Urls = urls,
+            Mqtt = mqtt,
+            DataDir = Path.GetFullPath(dataDir),
+            GatewayTimeout = timeout,
+            HttpEndpoints = http,
+            MqttEndpoint = mqttEp,
+        };
+    }
+
+    private static bool TryEndpoint(string host, int port, out IPEndPoint endpoint)
+    {
+        endpoint = new IPEndPoint(IPAddress.Loopback, 0);
+        if (port is < 0 or > 65535)
+        {
+            return false;
+        }
+
+        host = host.Trim('[', ']');
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            endpoint = new IPEndPoint(IPAddress.Loopback, port);
+            return true;
+        }
+
+        if (host is "*" or "+")
+        {
+            endpoint = new IPEndPoint(IPAddress.Any, port);
+            return true;
+        }
+
+        if (IPAddress.TryParse(host, out var ip))
+        {
+            endpoint = new IPEndPoint(ip, port);
+            return true;
+        }
+
+        return false;
+    }
+}
+
+/// <summary>A configuration value that stops start-up; the message names the key, the value and what is allowed.</summary>
+public sealed class OptionsException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public OptionsException(string key, string value, string allowed)
+        : base($"Configuration key '{key}' has the value '{value}', which is not valid: expected {allowed}.")
+    {
+        Key = key;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public OptionsException()
+    {
+        Key = string.Empty;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public OptionsException(string message)
+        : base(message)
+    {
+        Key = string.Empty;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public OptionsException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Key = string.Empty;
+    }
+
+    /// <summary>The configuration key at fault.</summary>
+    public string Key { get; }
+}

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using EdgeStream.Contracts;
+
+namespace EdgeStream.Cloud.Gateways;
+
+/// <summary>A gateway as <c>GET /api/gateways</c> and the portal show it.</summary>
+public sealed record GatewayView(
+    string GatewayId, bool Online, DateTime? LastSeen, long BufferReads, long BufferBytes,
+    string? ConfigVersion, ulong LastSequence, long Batches, long Reads, long Events);
+
+/// <summary>
+/// What the cloud knows of each gateway: online (from its retained status and will message, and
+/// from silence longer than the configured timeout), last seen (arrival time of its last message),
+/// buffer depth and applied configuration version (from its status).
+/// </summary>
+public sealed class GatewayDirectory(TimeProvider clock, TimeSpan timeout)
+{
+    private readonly ConcurrentDictionary<string, Entry> _gateways = new(StringComparer.Ordinal);
+
+    /// <summary>Records that a batch arrived from <paramref name="gatewayId"/>.</summary>
+    public void OnBatch(string gatewayId, Batch batch)
+    {
+        var e = _gateways.GetOrAdd(gatewayId, id => new Entry(id));
+        lock (e)
+        {
+            e.LastSeen = clock.GetUtcNow();
+            e.Connected = true;
+            e.LastSequence = Math.Max(e.LastSequence, batch.Sequence);
+            e.Batches++;
+            e.Reads += batch.Reads.Count;
+            e.Events += batch.Events.Count;
+        }
+    }
+
+    /// <summary>Records a status message (including the will message, which says offline).</summary>
+    public void OnStatus(GatewayStatus status)
+    {
+        var e = _gateways.GetOrAdd(status.GatewayId, id => new Entry(id));
+        lock (e)
+        {
+            e.Connected = status.Online;
+            e.LastSeen = clock.GetUtcNow();
+            e.BufferReads = status.BufferReads;
+            e.BufferBytes = status.BufferBytes;
+            e.ConfigVersion = status.ConfigVersion ?? e.ConfigVersion;
+        }
+    }
+
+    /// <summary>
+    /// Records that the broker accepted an MQTT connection whose client id is a known gateway's.
+    /// Unknown client ids are not gateways until they publish under a gateway topic.
+    /// </summary>
+    public void OnConnected(string gatewayId)
+    {
+        if (!_gateways.TryGetValue(gatewayId, out var e))
+        {
+            return;
+        }
+
+        lock (e)
+        {
+            e.Connected = true;
+            e.Session = true;
+            e.LastSeen = clock.GetUtcNow();
+        }
+    }
+
+    /// <summary>Records that the broker saw the gateway's MQTT connection close.</summary>
+    public void OnDisconnected(string gatewayId)
+    {
+        if (_gateways.TryGetValue(gatewayId, out var e))
+        {
+            lock (e)
+            {
+                e.Connected = false;
+                e.Session = false;
+            }
+        }
+    }
+
+    /// <summary>Every gateway, ordered by id.</summary>
+    public IReadOnlyList<GatewayView> Snapshot()
+    {
+        var now = clock.GetUtcNow();
+        return _gateways.Values.OrderBy(e => e.Id, StringComparer.Ordinal).Select(e =>
+        {
+            lock (e)
+            {
+                // Connected at the broker is online however quiet; a gateway behind an external broker
+                // (no connection events) is online while its status says so and it is not silent.
+                var online = e.Connected && (e.Session || (e.LastSeen is { } seen && now - seen <= timeout));
+                return new GatewayView(e.Id, online, e.LastSeen?.UtcDateTime, e.BufferReads, e.BufferBytes, e.ConfigVersion, e.LastSequence, e.Batches, e.Reads, e.Events);
+            }
+        }).ToList();
+    }
+
+    private sealed class Entry(string id)
+    {
+        public string Id { get; } = id;
+
+        public bool Connected { get; set; }
+
+        public bool Session { get; set; }
+
+        public DateTimeOffset? LastSeen { get; set; }
+
+        public long BufferReads { get; set; }
+
+        public long BufferBytes { get; set; }
+
+        public string? ConfigVersion { get; set; }
+
+        public ulong LastSequence { get; set; }
+
+        public long Batches { get; set; }
+
+        public long Reads { get; set; }
+
+        public long Events { get; set; }
+    }
+}

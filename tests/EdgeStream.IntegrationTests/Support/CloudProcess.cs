@@ -1,0 +1,67 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace EdgeStream.Tests.Support;
+
+/// <summary>The cloud service as a child process on free ports, with its HTTP and MQTT addresses read back.</summary>
+public sealed class CloudProcess : IAsyncDisposable
+{
+    private readonly ChildProcess _process;
+    private readonly string _dataDir;
+
+    private CloudProcess(ChildProcess process, string dataDir, Uri http, int mqttPort)
+    {
+        _process = process;
+        _dataDir = dataDir;
+        Http = new HttpClient { BaseAddress = http, Timeout = TimeSpan.FromSeconds(30) };
+        MqttPort = mqttPort;
+    }
+
+    /// <summary>Client for the portal/API.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>The embedded broker's port on 127.0.0.1.</summary>
+    public int MqttPort { get; }
+
+    /// <summary>The child process.</summary>
+    public ChildProcess Process => _process;
+
+    /// <summary>Starts the cloud with <c>--urls http://127.0.0.1:0 --mqtt 127.0.0.1:0</c> and waits for both addresses.</summary>
+    public static async Task<CloudProcess> StartAsync(params string[] extraArgs)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("edgestream-cloud-").FullName;
+        var child = ChildProcess.StartDotnet(
+            "edgestream-cloud.dll",
+            ["--urls", "http://127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data-dir", dataDir, .. extraArgs]);
+        try
+        {
+            var portal = await child.WaitForLineAsync(@"^cloud: portal (http://\S+/)", TimeSpan.FromSeconds(60));
+            var mqtt = await child.WaitForLineAsync(@"^cloud: mqtt 127\.0\.0\.1:(\d+)", TimeSpan.FromSeconds(10));
+            return new CloudProcess(child, dataDir, new Uri(portal.Groups[1].Value), int.Parse(mqtt.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch
+        {
+            await child.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>GET a JSON array.</summary>
+    public async Task<JsonElement[]> GetArrayAsync(string path) =>
+        (await Http.GetFromJsonAsync<JsonElement[]>(path))!;
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _process.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // best effort
+        }
+    }
+}
