@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: mosquitto (external-broker tests and the broker benchmark), socat (pseudo-terminals
 # for serial reader emulation), kcat (Kafka-protocol checks against the mock cluster).
 need=()
-for pkg in mosquitto socat kcat; do
+for pkg in mosquitto socat kcat chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
