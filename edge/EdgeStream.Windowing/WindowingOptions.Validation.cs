@@ -19,8 +19,15 @@ public sealed partial record WindowingOptions
         }
         catch (InvalidOperationException ex)
         {
-            // The binder's message names the key (and the unknown keys) but not in our format.
-            throw new WindowingOptionsException(prefix, ex.Message, ex);
+            // The binder names the offending key in the innermost message ("Failed to convert configuration
+            // value 'x' at 'Windowing:Zones:0:Kind' ...") or lists unknown keys in its own message.
+            var message = ex.Message;
+            for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+            {
+                message += " " + inner.Message;
+            }
+
+            throw new WindowingOptionsException(prefix, message, ex);
         }
 
         options.Validate(prefix);

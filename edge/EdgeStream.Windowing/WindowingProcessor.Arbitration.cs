@@ -255,7 +255,7 @@ public sealed partial class WindowingProcessor
             }
 
             var last = z < 0 ? long.MinValue : _slotLastUs[first + s];
-            if (z != currentZone && last < victimLast)
+            if ((z < 0 || z != currentZone) && last < victimLast)
             {
                 victim = s;
                 victimLast = last;
