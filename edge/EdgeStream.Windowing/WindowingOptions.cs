@@ -78,14 +78,20 @@ public sealed partial record WindowingOptions
     /// <summary>What goes to the Reads class.</summary>
     public ReadsOutputOptions Reads { get; init; } = new();
 
-    /// <summary>Most tags tracked at once; reads of further tags are counted and not arbitrated.</summary>
-    public int MaxTrackedTags { get; init; } = 100_000;
+    /// <summary>
+    /// Most tags tracked at once (about 0.8 KB each); reads of further tags are counted and not arbitrated.
+    /// A tag is tracked from its first read until it departs, or for the departure timeout if it never arrives.
+    /// </summary>
+    public int MaxTrackedTags { get; init; } = 20_000;
 
-    /// <summary>Most reads held in the reorder buffer; beyond it the oldest is processed early (counted).</summary>
-    public int MaxBufferedReads { get; init; } = 262_144;
+    /// <summary>
+    /// Most reads held in the reorder buffer (about 80 bytes each; the buffer holds the last
+    /// <see cref="ReorderToleranceMs"/> of reads); beyond it the oldest is processed early (counted).
+    /// </summary>
+    public int MaxBufferedReads { get; init; } = 65_536;
 
-    /// <summary>Most observations open at once; beyond it the oldest is closed early (counted).</summary>
-    public int MaxOpenObservations { get; init; } = 200_000;
+    /// <summary>Most observations open at once (about 80 bytes each); beyond it the oldest is closed early (counted).</summary>
+    public int MaxOpenObservations { get; init; } = 50_000;
 }
 
 /// <summary>One zone: a named place made of one or more antennas, possibly of several readers.</summary>

@@ -74,6 +74,7 @@ public sealed partial class WindowingProcessor
         {
             Key = new ObservationKey(read.Epc, read.ReaderId, read.Antenna),
             Zone = zone >= 0 ? _zones[zone].Name : null,
+            Source = read.Source,
             FirstUs = read.EventTimeUs,
             LastUs = read.EventTimeUs,
             Count = 1,
@@ -101,6 +102,7 @@ public sealed partial class WindowingProcessor
         {
             Epc = o.Key.Epc,
             ReaderId = o.Key.ReaderId,
+            Source = o.Source,
             Antenna = o.Key.Antenna,
             Zone = o.Zone,
             FirstSeenUs = o.FirstUs,
@@ -132,6 +134,7 @@ public sealed partial class WindowingProcessor
         {
             Epc = read.Epc,
             ReaderId = read.ReaderId,
+            Source = read.Source,
             Antenna = read.Antenna,
             Zone = zone >= 0 ? _zones[zone].Name : null,
             FirstSeenUs = read.EventTimeUs,
@@ -178,6 +181,7 @@ public sealed partial class WindowingProcessor
     {
         public ObservationKey Key;
         public string? Zone;
+        public SourceKind Source;
         public long FirstUs;
         public long LastUs;
         public int Count;

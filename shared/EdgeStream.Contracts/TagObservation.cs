@@ -15,6 +15,9 @@ public readonly record struct TagObservation
     /// <summary>The reader that saw the tag.</summary>
     public required string ReaderId { get; init; }
 
+    /// <summary>What kind of device produced the reads.</summary>
+    public SourceKind Source { get; init; }
+
     /// <summary>1-based antenna port; 0 when the device has no antennas.</summary>
     public ushort Antenna { get; init; }
 
@@ -38,4 +41,20 @@ public readonly record struct TagObservation
 
     /// <summary>Mean RSSI over the collapsed reads that reported one, hundredths of a dBm, or <see cref="TagRead.NoRssi"/>.</summary>
     public short MeanRssiCentiDbm { get; init; }
+
+    /// <summary>
+    /// The observation as one read, the way an LLRP reader summarises a tag itself (first-seen time, peak
+    /// RSSI, seen count): what the v1 wire format can carry in the Reads class. Last-seen time and mean
+    /// RSSI are not carried.
+    /// </summary>
+    public TagRead ToTagRead() => new()
+    {
+        Epc = Epc,
+        ReaderId = ReaderId,
+        Antenna = Antenna,
+        RssiCentiDbm = PeakRssiCentiDbm,
+        EventTimeUs = FirstSeenUs,
+        Source = Source,
+        SeenCount = (ushort)Math.Clamp(SeenCount, 1, ushort.MaxValue),
+    };
 }
