@@ -67,9 +67,9 @@ public sealed partial class WindowingProcessor
             _epochBaseUs = t;
         }
 
-        var epoch = (int)((t - _epochBaseUs) / _bucketUs);
+        var epoch = (t - _epochBaseUs) / _bucketUs;
         var slot = FindSlot(i, zone, tag.Zone, t);
-        ref var bucket = ref _buckets[(((i * SlotsPerTag) + slot) * BucketsPerSlot) + (epoch & (BucketsPerSlot - 1))];
+        ref var bucket = ref _buckets[(((i * SlotsPerTag) + slot) * BucketsPerSlot) + (int)(epoch & (BucketsPerSlot - 1))];
         if (bucket.Epoch != epoch || bucket.Count == 0)
         {
             bucket = new Bucket { Epoch = epoch, Peak = TagRead.NoRssi };
@@ -104,7 +104,7 @@ public sealed partial class WindowingProcessor
     }
 
     /// <summary>Decides the tag's zone from its window statistics; true when an arrive or move was emitted.</summary>
-    private bool Decide(int i, ref TagState tag, int epoch, long t, IWindowOutput output)
+    private bool Decide(int i, ref TagState tag, long epoch, long t, IWindowOutput output)
     {
         var best = -1;
         var bestStats = default(WindowStats);
@@ -215,7 +215,7 @@ public sealed partial class WindowingProcessor
         MeanRssiCentiDbm = evidence.RssiCount > 0 ? (short)(evidence.RssiSum / evidence.RssiCount) : TagRead.NoRssi,
     };
 
-    private WindowStats Window(int i, int slot, int epoch)
+    private WindowStats Window(int i, int slot, long epoch)
     {
         var stats = new WindowStats { Peak = TagRead.NoRssi };
         var first = ((i * SlotsPerTag) + slot) * BucketsPerSlot;
@@ -377,7 +377,8 @@ public sealed partial class WindowingProcessor
 
     private struct Bucket
     {
-        public int Epoch;
+        // Bucket number since the first read: a long, so a gateway never runs long enough to wrap it.
+        public long Epoch;
         public int Count;
         public int RssiCount;
         public int RssiSum;
