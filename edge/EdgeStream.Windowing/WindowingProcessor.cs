@@ -133,6 +133,15 @@ public sealed partial class WindowingProcessor
         }
     }
 
+    /// <summary>Takes a batch of reads, as a pipeline stage drains them from its channel; same as <see cref="OnRead"/> for each.</summary>
+    public void OnReads(ReadOnlySpan<TagRead> reads, IWindowOutput output)
+    {
+        foreach (ref readonly var read in reads)
+        {
+            OnRead(in read, output);
+        }
+    }
+
     /// <summary>
     /// Lets time pass when no reads arrive: if no read came since the previous tick, event time is taken to
     /// advance with <paramref name="processingTimeUs"/> (the gateway's clock, µs), so buffered reads are

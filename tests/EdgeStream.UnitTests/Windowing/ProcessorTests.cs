@@ -146,6 +146,31 @@ public sealed class ProcessorTests
     }
 
     [Fact]
+    public void Batch_of_reads_is_the_same_as_reads_one_by_one()
+    {
+        var reads = Enumerable.Range(0, 300)
+            .Select(i => Reads.At("r", 1 + (i % 2), $"A{i % 7}", 1_000_000 + (i * 20_000L), (short)(-4000 - (i % 2 * 1500))))
+            .ToArray();
+        var single = new RecordingOutput();
+        var batched = new RecordingOutput();
+        var p1 = new WindowingProcessor(TwoZones());
+        var p2 = new WindowingProcessor(TwoZones());
+
+        foreach (var r in reads)
+        {
+            p1.OnRead(r, single);
+        }
+
+        p2.OnReads(reads, batched);
+        p1.Flush(single);
+        p2.Flush(batched);
+
+        Assert.NotEmpty(single.Presence);
+        Assert.Equal(single.Presence, batched.Presence);
+        Assert.Equal(single.Observations, batched.Observations);
+    }
+
+    [Fact]
     public void Invalid_reads_are_rejected_counted_and_reported()
     {
         var p = new WindowingProcessor(TwoZones(ReadsOutputMode.All));
