@@ -348,14 +348,7 @@ public sealed partial class WindowingProcessor
         {
             _departures++;
             _present--;
-            var evidence = new WindowStats
-            {
-                Count = tag.StayReads,
-                RssiCount = tag.StayRssiReads,
-                RssiSum = tag.StayRssiSum,
-                Peak = tag.StayPeak,
-            };
-            output.OnPresence(Presence(tag.Epc, PresenceKind.Depart, tag.Zone, null, key.DeadlineUs, evidence));
+            output.OnPresence(Presence(tag.Epc, PresenceKind.Depart, tag.Zone, null, key.DeadlineUs, StayEvidence(in tag)));
         }
 
         FreeTag(timer.Tag);
