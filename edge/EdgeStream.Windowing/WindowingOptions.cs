@@ -79,10 +79,10 @@ public sealed partial record WindowingOptions
     public ReadsOutputOptions Reads { get; init; } = new();
 
     /// <summary>
-    /// Most tags tracked at once (about 0.9 KB each); reads of further tags are counted and not arbitrated.
+    /// Most tags tracked at once (about 1.4 KB each); reads of further tags are counted and not arbitrated.
     /// A tag is tracked from its first read until it departs, or for the departure timeout if it never arrives.
     /// </summary>
-    public int MaxTrackedTags { get; init; } = 20_000;
+    public int MaxTrackedTags { get; init; } = 10_000;
 
     /// <summary>
     /// Most reads held in the reorder buffer (about 80 bytes each; the buffer holds the last

@@ -27,6 +27,7 @@ public sealed class WindowingSuite : IBenchmarkSuite
         var eventsOnly = Replay(script.Windowing with { Reads = new ReadsOutputOptions { Mode = ReadsOutputMode.None } }, reads);
         yield return new Figure("edge.window.reduction_ratio", (double)reads.Count / (summaries.Presence + summaries.Observations), "reads/record");
         yield return new Figure("edge.window.reduction_ratio.presence_only", (double)reads.Count / eventsOnly.Presence, "reads/record");
+        yield return new Figure("edge.window.bytes_per_tracked_tag", BytesPerTrackedTag(script.Windowing), "bytes");
 
         // Throughput: the same corridor walked by many tags at once, starts staggered, reads interleaved by
         // arrival at the gateway across both readers (link jitter included), replayed back to back.
@@ -64,6 +65,35 @@ public sealed class WindowingSuite : IBenchmarkSuite
                 yield return new Figure("edge.window.bytes_allocated_per_read", (double)bytes / crowd.Length, "bytes");
             }
         }
+    }
+
+    /// <summary>Heap bytes per present tag: 20,000 tags each arriving in a zone, everything else flushed.</summary>
+    private static double BytesPerTrackedTag(WindowingOptions options)
+    {
+        const int tags = 20_000;
+        var processor = new WindowingProcessor(options with
+        {
+            Reads = new ReadsOutputOptions { Mode = ReadsOutputMode.None },
+            MaxTrackedTags = tags,
+            DepartureTimeoutMs = 3_600_000,
+        });
+        var sink = new CountingOutput();
+        var zone = options.Zones[0].Antennas[0];
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var t = ScenarioScript.StartUs;
+        for (var i = 0; i < tags; i++)
+        {
+            var epc = Epc.ParseHex($"30340242201D8840{i:X8}");
+            for (var k = 0; k < 3; k++)
+            {
+                processor.OnRead(new TagRead { Epc = epc, ReaderId = zone.Reader, Antenna = (ushort)zone.Antenna, RssiCentiDbm = -5000, EventTimeUs = t += 10, SeenCount = 1 }, sink);
+            }
+        }
+
+        processor.Flush(sink);
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(processor);
+        return (double)(after - before) / processor.Stats.PresentTags;
     }
 
     private static (long Presence, long Observations) Replay(WindowingOptions options, List<ScriptedRead> reads)
