@@ -13,7 +13,8 @@ namespace EdgeStream.Windowing;
 /// give the same presence events and observations, because reads pass through a bounded reorder buffer
 /// and are processed in a total order (event time, then content). The caller owns the thread: call
 /// <see cref="OnRead"/> for each read, <see cref="OnTick"/> periodically with the gateway's clock (only used
-/// to let departures happen when no reads arrive at all), and <see cref="Flush"/> before discarding it.</para>
+/// to let departures happen when no reads arrive at all), <see cref="Reconfigure"/> to apply new options live,
+/// and <see cref="Flush"/> before discarding it.</para>
 /// <para>Memory is bounded: reads in the reorder buffer by <see cref="WindowingOptions.MaxBufferedReads"/>, tags
 /// by <see cref="WindowingOptions.MaxTrackedTags"/> (a fixed amount per tag; a tag is forgotten when it departs),
 /// open observations by <see cref="WindowingOptions.MaxOpenObservations"/>. The hot path does not allocate once
