@@ -121,13 +121,13 @@ internal sealed class SourceClocks<TEvent>
                 clock.Status = own >= Watermark ? SourceStatus.Active : SourceStatus.Behind;
                 return true;
             default:
+                // A source behind the watermark releases its held events on its own clock: always recompute.
                 if (own >= Watermark)
                 {
                     clock.Status = SourceStatus.Active;
-                    return true;
                 }
 
-                return false;
+                return true;
         }
     }
 
