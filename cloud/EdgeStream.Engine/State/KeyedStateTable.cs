@@ -18,7 +18,7 @@ internal struct StateEntry<TKey, TState>
     /// <summary>Latest event or timer time that touched the key (for TTL).</summary>
     public long LastTouched;
 
-    /// <summary>Chain link: >= -1 live (next index or -1), &lt;= -2 free.</summary>
+    /// <summary>Chain link: >= -1 live (next index or -1); &lt;= -2 free, encoding the next free slot as -3 - Next.</summary>
     public int Next;
 
     /// <summary>Registered timers of this key in both domains; a key with timers is never expired.</summary>
@@ -119,7 +119,7 @@ internal sealed class KeyedStateTable<TKey, TState>
         if (_freeCount > 0)
         {
             slot = _freeList;
-            _freeList = -2 - _entries[slot].Next;
+            _freeList = -3 - _entries[slot].Next;
             _freeCount--;
         }
         else
@@ -159,7 +159,7 @@ internal sealed class KeyedStateTable<TKey, TState>
         }
 
         e = default;
-        e.Next = -2 - _freeList;
+        e.Next = -3 - _freeList;
         _freeList = slot;
         _freeCount++;
     }

@@ -79,11 +79,12 @@ public static class KeyGroups
     {
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(partition, partitions);
-        var start = (int)((long)partition * count / partitions);
-        var end = (int)((long)(partition + 1) * count / partitions);
-        return new Range(start, end);
+        return new Range(FirstGroup(partition, partitions, count), FirstGroup(partition + 1, partitions, count));
     }
 
     /// <summary>The partition that owns a key group under the contiguous-range layout.</summary>
     public static int PartitionOf(int keyGroup, int partitions, int count) => (int)((long)keyGroup * partitions / count);
+
+    // The smallest key group whose PartitionOf is the partition: ceil(partition * count / partitions).
+    private static int FirstGroup(int partition, int partitions, int count) => (int)((((long)partition * count) + partitions - 1) / partitions);
 }
