@@ -16,7 +16,7 @@ public sealed class FileOutputSink : IOutputSink<ulong, Summary>, IDisposable
 
     public FileOutputSink(string path)
     {
-        _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        _file = TornTail.OpenForAppend(path);
         _writer = new StreamWriter(_file, new UTF8Encoding(false));
     }
 
@@ -90,7 +90,7 @@ public sealed class FileSideOutput : ISideOutput, IDisposable
 
     public FileSideOutput(string path)
     {
-        _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        _file = TornTail.OpenForAppend(path);
         _writer = new StreamWriter(_file, new UTF8Encoding(false));
     }
 
@@ -119,5 +119,35 @@ public sealed class FileSideOutput : ISideOutput, IDisposable
         {
             _writer.Dispose();
         }
+    }
+}
+
+/// <summary>Opens a line file for appending after cutting off a torn last line that a killed writer left.</summary>
+internal static class TornTail
+{
+    public static FileStream OpenForAppend(string path)
+    {
+        var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        var end = fs.Length;
+        var buffer = new byte[4096];
+        var keep = 0L;
+        while (end > 0)
+        {
+            var n = (int)Math.Min(buffer.Length, end);
+            fs.Position = end - n;
+            fs.ReadExactly(buffer, 0, n);
+            var nl = Array.LastIndexOf(buffer, (byte)'\n', n - 1);
+            if (nl >= 0)
+            {
+                keep = end - n + nl + 1;
+                break;
+            }
+
+            end -= n;
+        }
+
+        fs.SetLength(keep);
+        fs.Position = keep;
+        return fs;
     }
 }
