@@ -44,9 +44,11 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
         ISideOutput sideOutput,
         ICheckpointStore checkpoints,
         TimeProvider? clock = null,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null,
+        string? name = null)
     {
         _job = job;
+        Name = string.IsNullOrWhiteSpace(name) ? job.GetType().Name : name;
         _options = options.Validate();
         _source = source;
         _sink = sink;
@@ -58,6 +60,9 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
         _meter = new Meter(MeterName);
         CreateInstruments();
     }
+
+    /// <summary>The job's name in metrics (tag <c>job</c>) and logs.</summary>
+    public string Name { get; }
 
     /// <summary>Partitions this instance runs now.</summary>
     public IReadOnlyCollection<int> Assigned
@@ -204,7 +209,10 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
     private void CreateInstruments()
     {
         IEnumerable<Measurement<long>> Each(Func<PartitionStatus, long> pick) =>
-            Status().Select(s => new Measurement<long>(pick(s), new KeyValuePair<string, object?>("partition", s.Partition)));
+            Status().Select(s => new Measurement<long>(
+                pick(s),
+                new KeyValuePair<string, object?>("job", Name),
+                new KeyValuePair<string, object?>("partition", s.Partition)));
 
         _meter.CreateObservableGauge("edgestream.engine.watermark", () => Each(s => s.Watermark), "us", "Event-time watermark per partition");
         _meter.CreateObservableGauge("edgestream.engine.watermark.lag", () => Each(s => s.WatermarkLagMs), "ms", "Wall clock minus watermark per partition");
