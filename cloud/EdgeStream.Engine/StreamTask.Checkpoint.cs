@@ -279,7 +279,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         r.ReadByte();
         CheckKeyGroupCount(ref r);
         var sources = r.ReadCount(1_000_000, "source");
-        var scratch = new ReorderBuffer<TEvent>((a, b) => _job.CompareSameTime(a.Event, b.Event));
+        var scratch = new ReorderBuffer<TEvent>(_job.CompareSameTime, 1 << 20);
         for (var i = 0; i < sources; i++)
         {
             r.ReadUInt64();

@@ -55,8 +55,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         _side = sideOutput;
         _clock = clock ?? TimeProvider.System;
         _log = logger ?? NullLogger.Instance;
-        Func<Buffered<TEvent>, Buffered<TEvent>, int> compare = (a, b) => job.CompareSameTime(a.Event, b.Event);
-        _reorder = new ReorderBuffer<TEvent>(compare);
+        SameTimeComparer<TEvent> compare = job.CompareSameTime;
+        _reorder = new ReorderBuffer<TEvent>(compare, ReorderBuffer<TEvent>.WidthFor(options.OutOfOrdernessUs));
         _sources = new SourceClocks<TEvent>(options.OutOfOrdernessUs, compare);
         _context = new Context(this);
         _idleTimeoutUs = (long)(options.IdleTimeout.TotalMilliseconds * 1000);
@@ -272,6 +272,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             Counters.Behind++;
             Process(item.Event, item.Time, EventFlags.Behind);
         }
+
+        Counters.Duplicates += source.Held.TakeDuplicates();
     }
 
     /// <summary>Releases events and fires event-time timers up to the watermark, merged in time order (events first on ties).</summary>
@@ -295,6 +297,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                 break;
             }
         }
+
+        Counters.Duplicates += _reorder.TakeDuplicates();
 
         if (_options.StateTtlUs > 0 || _clearedCount > 0)
         {
@@ -345,6 +349,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         if (domain == TimerDomain.EventTime)
         {
             entry.LastTouched = Math.Max(entry.LastTouched, timer.Time);
+            if (entry.LastEventTimer == timer.Time)
+            {
+                entry.LastEventTimer = long.MinValue;
+            }
         }
 
         Counters.TimersFired++;
@@ -448,17 +456,31 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         public override void RegisterEventTimer(long time)
         {
             ref var e = ref _task._table.At(_slot);
+
+            // Most registrations repeat the key's latest timer (a window end, a timeout): skip the set lookup.
+            if (e.LastEventTimer == time && e.PendingTimers > 0)
+            {
+                return;
+            }
+
             if (_task._eventTimers.Add(_slot, e.Hash, time))
             {
                 e.PendingTimers++;
             }
+
+            e.LastEventTimer = time;
         }
 
         public override void DeleteEventTimer(long time)
         {
             if (_task._eventTimers.Remove(_slot, time))
             {
-                _task._table.At(_slot).PendingTimers--;
+                ref var e = ref _task._table.At(_slot);
+                e.PendingTimers--;
+                if (e.LastEventTimer == time)
+                {
+                    e.LastEventTimer = long.MinValue;
+                }
             }
         }
 

@@ -26,6 +26,9 @@ internal struct StateEntry<TKey, TState>
 
     /// <summary>The job cleared the state; the entry is freed once nothing on time can touch it.</summary>
     public bool Cleared;
+
+    /// <summary>Time of the key's most recently registered event-time timer while it is pending (a dedup cache), else <see cref="long.MinValue"/>.</summary>
+    public long LastEventTimer;
 }
 
 /// <summary>
@@ -133,7 +136,7 @@ internal sealed class KeyedStateTable<TKey, TState>
         }
 
         ref var b = ref _buckets[Bucket(hash)];
-        _entries[slot] = new StateEntry<TKey, TState> { Key = key, Hash = hash, Next = b - 1 };
+        _entries[slot] = new StateEntry<TKey, TState> { Key = key, Hash = hash, Next = b - 1, LastEventTimer = long.MinValue };
         b = slot + 1;
         return slot;
     }

@@ -21,10 +21,10 @@ public enum SourceStatus : byte
 internal sealed class SourceClock<TEvent>
     where TEvent : struct
 {
-    public SourceClock(ulong id, Func<Buffered<TEvent>, Buffered<TEvent>, int> compare)
+    public SourceClock(ulong id, SameTimeComparer<TEvent> compare)
     {
         Id = id;
-        Held = new ReorderBuffer<TEvent>(compare, 16);
+        Held = new ReorderBuffer<TEvent>(compare, 1024);
     }
 
     public ulong Id { get; }
@@ -60,11 +60,11 @@ internal sealed class SourceClocks<TEvent>
 {
     private readonly Dictionary<ulong, SourceClock<TEvent>> _byId = [];
     private readonly List<SourceClock<TEvent>> _all = [];
-    private readonly Func<Buffered<TEvent>, Buffered<TEvent>, int> _compare;
+    private readonly SameTimeComparer<TEvent> _compare;
     private readonly long _bound;
     private SourceClock<TEvent>? _last;
 
-    public SourceClocks(long bound, Func<Buffered<TEvent>, Buffered<TEvent>, int> compare)
+    public SourceClocks(long bound, SameTimeComparer<TEvent> compare)
     {
         _bound = bound;
         _compare = compare;
