@@ -264,7 +264,7 @@ public sealed class EngineSuite : IBenchmarkSuite
         }
     }
 
-    private static long WallUs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000 + (Stopwatch.GetTimestamp() / (Stopwatch.Frequency / 1_000_000) % 1000);
+    private static long WallUs() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
 
     internal readonly record struct BenchEvent(ulong Key, ulong Source, long Time, uint Seq)
     {
