@@ -95,5 +95,11 @@ public sealed class WatermarkAndLag_VisiblePerPartitionInMetrics : IDisposable
         var status = runner.Status();
         Assert.Equal(T0 + 999_000 - 50_000, status[0].Watermark);
         Assert.Equal(T0 + 999_000 - 50_000, runner.Watermark);
+
+        // A checkpoint on demand lands in the store with the partition's position.
+        var id = await runner.CheckpointNowAsync(1).WaitAsync(TimeSpan.FromSeconds(60));
+        var stored = await new FileCheckpointStore(_dir).LoadLatestAsync(1, CancellationToken.None);
+        Assert.Equal(id, stored!.CheckpointId);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => runner.CheckpointNowAsync(5));
     }
 }
