@@ -30,6 +30,12 @@ public sealed record EngineOptions
     /// <summary>Time between checkpoint starts.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Keyed-state entries a checkpoint copies per step between batches; tables larger than this are
+    /// copied incrementally (copy-on-write keeps the snapshot exact), bounding each pause.
+    /// </summary>
+    public int CheckpointCopyChunk { get; init; } = 65_536;
+
     /// <summary>Completed checkpoints kept per partition (older ones are deleted).</summary>
     public int RetainedCheckpoints { get; init; } = 3;
 
@@ -76,6 +82,11 @@ public sealed record EngineOptions
         if (CheckpointInterval <= TimeSpan.Zero)
         {
             Fail(nameof(CheckpointInterval), "> 0", CheckpointInterval);
+        }
+
+        if (CheckpointCopyChunk is < 64 or > 100_000_000)
+        {
+            Fail(nameof(CheckpointCopyChunk), "64..100000000 entries", CheckpointCopyChunk);
         }
 
         if (RetainedCheckpoints is < 1 or > 100)

@@ -254,6 +254,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
         private long _nextCheckpointAtUs;
         private long _pendingCommit = -1;
         private TaskCompletionSource<long>? _requested;
+        private (TaskSnapshot<TEvent, TKey, TState> Snapshot, long Id, TaskCompletionSource<long>? Requested)? _copyPending;
         private long _completed;
         private long _failed;
         private long _lastCompletedId;
@@ -311,7 +312,8 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
 
             if (finalCheckpoint && !_faulted)
             {
-                Checkpoint();
+                await FinishPendingCopyAsync();
+                Checkpoint(chunk: 0);
                 await _inflight!;
             }
 
@@ -348,10 +350,16 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                         await _reader.CommitAsync(commit, ct);
                     }
 
-                    var due = Volatile.Read(ref _requested) is not null || NowUs() >= _nextCheckpointAtUs;
-                    if (due && (_inflight is null || _inflight.IsCompleted))
+                    if (_copyPending is { } pending && Task.ContinueCheckpointCopy(_runner._options.CheckpointCopyChunk))
                     {
-                        Checkpoint();
+                        _copyPending = null;
+                        Launch(pending.Snapshot, pending.Id, pending.Requested);
+                    }
+
+                    var due = Volatile.Read(ref _requested) is not null || NowUs() >= _nextCheckpointAtUs;
+                    if (due && _copyPending is null && (_inflight is null || _inflight.IsCompleted))
+                    {
+                        Checkpoint(_runner._options.CheckpointCopyChunk);
                         _nextCheckpointAtUs = NowUs() + (long)options.CheckpointInterval.TotalMicroseconds;
                     }
 
@@ -361,12 +369,13 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                 if (_ended)
                 {
                     // The final checkpoint records the end, so a restart does not replay the tail again.
+                    await FinishPendingCopyAsync();
                     if (_inflight is not null)
                     {
                         await _inflight;
                     }
 
-                    Checkpoint();
+                    Checkpoint(chunk: 0);
                     await _inflight!;
                     Published = Snapshot();
                     Ended.TrySetResult();
@@ -384,12 +393,35 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
             }
         }
 
-        private void Checkpoint()
+        private async Task FinishPendingCopyAsync()
+        {
+            if (_copyPending is { } pending)
+            {
+                Task.ContinueCheckpointCopy(int.MaxValue);
+                _copyPending = null;
+                Launch(pending.Snapshot, pending.Id, pending.Requested);
+                await _inflight!;
+            }
+        }
+
+        /// <summary>Takes a barrier; the copy of keyed state proceeds in steps of <paramref name="chunk"/> entries between batches (0: at once).</summary>
+        private void Checkpoint(int chunk)
         {
             var id = ++_lastId;
-            var snapshot = Task.BeginCheckpoint(id);
-            _lastPause = snapshot.Pause;
+            var snapshot = Task.BeginCheckpoint(id, chunk);
             var requested = Interlocked.Exchange(ref _requested, null);
+            if (!snapshot.IsComplete)
+            {
+                _copyPending = (snapshot, id, requested);
+                return;
+            }
+
+            Launch(snapshot, id, requested);
+        }
+
+        private void Launch(TaskSnapshot<TEvent, TKey, TState> snapshot, long id, TaskCompletionSource<long>? requested)
+        {
+            _lastPause = snapshot.LongestStep;
             _inflight = System.Threading.Tasks.Task.Run(async () =>
             {
                 var started = Stopwatch.GetTimestamp();

@@ -14,13 +14,31 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 {
     private const int FormatVersion = 1;
     private TaskSnapshot<TEvent, TKey, TState>? _spare;
+    private TaskSnapshot<TEvent, TKey, TState>? _copying;
+    private int _copyCursor;
+    private int _copyHigh;
+    private ulong[] _copied = [];
+
+    /// <summary>Whether a checkpoint's incremental copy of keyed state is still in progress.</summary>
+    public bool IsCopyingCheckpoint => _copying is not null;
 
     /// <summary>
-    /// Copies everything a checkpoint holds, consistent with <see cref="NextOffset"/>. Returns the copy;
-    /// hand it to <see cref="WriteCheckpoint"/> and then back with <see cref="ReleaseSnapshot"/>.
+    /// Takes a checkpoint barrier: everything a checkpoint holds, consistent with <see cref="NextOffset"/>.
+    /// Timers, buffered events and source clocks are copied at once. Keyed state is copied at once too
+    /// unless <paramref name="incrementalChunk"/> is positive and the table is larger: then the barrier
+    /// only starts the copy, <see cref="ContinueCheckpointCopy"/> copies that many entries per call
+    /// between batches, and an entry the task is about to change before it was copied is copied first
+    /// (copy-on-write), so the snapshot is still exactly the state at the barrier. Hand the snapshot,
+    /// once <see cref="TaskSnapshot{TEvent,TKey,TState}.IsComplete"/>, to <see cref="WriteCheckpoint"/>
+    /// and then back with <see cref="ReleaseSnapshot"/>.
     /// </summary>
-    public TaskSnapshot<TEvent, TKey, TState> BeginCheckpoint(long checkpointId)
+    public TaskSnapshot<TEvent, TKey, TState> BeginCheckpoint(long checkpointId, int incrementalChunk = 0)
     {
+        if (_copying is not null)
+        {
+            throw new InvalidOperationException("A checkpoint copy is already in progress.");
+        }
+
         var started = Stopwatch.GetTimestamp();
         var s = Interlocked.Exchange(ref _spare, null) ?? new TaskSnapshot<TEvent, TKey, TState>();
         s.CheckpointId = checkpointId;
@@ -35,7 +53,29 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             s.Entries = new StateEntry<TKey, TState>[_table.Entries.Length];
         }
 
-        Array.Copy(_table.Entries, s.Entries, s.EntryCount);
+        if (incrementalChunk > 0 && s.EntryCount > incrementalChunk)
+        {
+            _copying = s;
+            _copyCursor = 0;
+            _copyHigh = s.EntryCount;
+            var words = (s.EntryCount + 63) >> 6;
+            if (_copied.Length < words)
+            {
+                _copied = new ulong[words];
+            }
+            else
+            {
+                Array.Clear(_copied, 0, words);
+            }
+
+            s.IsComplete = false;
+        }
+        else
+        {
+            Array.Copy(_table.Entries, s.Entries, s.EntryCount);
+            s.IsComplete = true;
+        }
+
         s.EventTimerCount = CopyHeap(_eventTimers, ref s.EventTimers);
         s.ProcessingTimerCount = CopyHeap(_processingTimers, ref s.ProcessingTimers);
         s.ReorderCount = _reorder.CopyTo(ref s.Reorder);
@@ -49,7 +89,79 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
 
         s.PauseTicks = Stopwatch.GetTimestamp() - started;
+        s.LongestStepTicks = s.PauseTicks;
         return s;
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="maxEntries"/> more entries of an incremental checkpoint copy; returns
+    /// true when the copy is complete (or none is in progress).
+    /// </summary>
+    public bool ContinueCheckpointCopy(int maxEntries)
+    {
+        if (_copying is not { } s)
+        {
+            return true;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var end = (int)Math.Min((long)_copyCursor + Math.Max(64, maxEntries), _copyHigh);
+        var live = _table.Entries;
+        var i = _copyCursor;
+        while (i < end)
+        {
+            var word = _copied[i >> 6];
+            if ((i & 63) == 0 && word == 0 && i + 64 <= end)
+            {
+                Array.Copy(live, i, s.Entries, i, 64);
+                i += 64;
+                continue;
+            }
+
+            if ((word & (1UL << (i & 63))) == 0)
+            {
+                s.Entries[i] = live[i];
+            }
+
+            i++;
+        }
+
+        _copyCursor = end;
+        var step = Stopwatch.GetTimestamp() - started;
+        s.PauseTicks += step;
+        s.LongestStepTicks = Math.Max(s.LongestStepTicks, step);
+        if (_copyCursor < _copyHigh)
+        {
+            return false;
+        }
+
+        s.IsComplete = true;
+        _copying = null;
+        return true;
+    }
+
+    /// <summary>Before an entry changes during an incremental copy: keep its barrier-time value.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void BeforeEntryChange(int slot, bool added)
+    {
+        if (_copying is { } s && slot >= _copyCursor && slot < _copyHigh)
+        {
+            CopyOnWrite(s, slot, added);
+        }
+    }
+
+    private void CopyOnWrite(TaskSnapshot<TEvent, TKey, TState> s, int slot, bool added)
+    {
+        ref var word = ref _copied[slot >> 6];
+        var bit = 1UL << (slot & 63);
+        if ((word & bit) != 0)
+        {
+            return;
+        }
+
+        // A slot taken from the free list was free at the barrier: record it as free.
+        s.Entries[slot] = added ? new StateEntry<TKey, TState> { Next = -2 } : _table.At(slot);
+        word |= bit;
     }
 
     /// <summary>Returns a snapshot's arrays for reuse by the next checkpoint.</summary>
@@ -77,6 +189,11 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// </summary>
     public void WriteCheckpoint(TaskSnapshot<TEvent, TKey, TState> s, SnapshotWriter w)
     {
+        if (!s.IsComplete)
+        {
+            throw new InvalidOperationException("The snapshot's incremental copy is not complete.");
+        }
+
         w.WriteInt32(FormatVersion);
         w.WriteInt32(s.Partition);
         w.WriteInt64(s.NextOffset);
@@ -218,6 +335,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// </summary>
     public void Restore(ReadOnlySpan<byte> payload)
     {
+        ThrowIfCopying();
         var r = new SnapshotReader(payload);
         var version = r.ReadInt32();
         if (version != FormatVersion)
@@ -267,6 +385,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// </summary>
     public void ImportKeyGroups(ReadOnlySpan<byte> payload, Func<int, bool> include)
     {
+        ThrowIfCopying();
         var r = new SnapshotReader(payload);
         if (r.ReadInt32() != FormatVersion)
         {
@@ -290,6 +409,14 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
         ReadEvents(ref r, scratch);
         ReadKeyGroups(ref r, include);
+    }
+
+    private void ThrowIfCopying()
+    {
+        if (_copying is not null)
+        {
+            throw new InvalidOperationException("Cannot restore while a checkpoint copy is in progress.");
+        }
     }
 
     private void CheckKeyGroupCount(ref SnapshotReader r)
@@ -420,8 +547,17 @@ public sealed class TaskSnapshot<TEvent, TKey, TState>
     /// <summary>The watermark at the barrier.</summary>
     public long Watermark { get; internal set; }
 
-    /// <summary>How long the copy held up processing, in <see cref="Stopwatch"/> ticks.</summary>
+    /// <summary>How long the copy held up processing in all, in <see cref="Stopwatch"/> ticks.</summary>
     public long PauseTicks { get; internal set; }
+
+    /// <summary>The longest single hold-up (the barrier, or one step of an incremental copy), in <see cref="Stopwatch"/> ticks.</summary>
+    public long LongestStepTicks { get; internal set; }
+
+    /// <summary>The longest single hold-up of processing.</summary>
+    public TimeSpan LongestStep => Stopwatch.GetElapsedTime(0, LongestStepTicks);
+
+    /// <summary>Whether the copy is complete and the snapshot can be written.</summary>
+    public bool IsComplete { get; internal set; }
 
     /// <summary>How long the copy held up processing.</summary>
     public TimeSpan Pause => Stopwatch.GetElapsedTime(0, PauseTicks);

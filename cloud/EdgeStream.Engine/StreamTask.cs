@@ -311,6 +311,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         var key = _job.KeyOf(evt);
         var hash = _job.HashKey(key);
         var slot = _table.FindOrAdd(key, hash, out var added);
+        BeforeEntryChange(slot, added);
         ref var entry = ref _table.At(slot);
         if (added)
         {
@@ -344,6 +345,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
     private void FireTimer(in TimerEntry timer, TimerDomain domain)
     {
+        BeforeEntryChange(timer.Slot, added: false);
         ref var entry = ref _table.At(timer.Slot);
         entry.PendingTimers--;
         if (domain == TimerDomain.EventTime)
@@ -396,6 +398,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                     Counters.Expired++;
                 }
 
+                BeforeEntryChange(slot, added: false);
                 _table.Remove(slot);
             }
         }

@@ -32,6 +32,9 @@ internal static class Program
             RetainedCheckpoints = 3,
             KeyGroupCount = 64,
             PollInterval = TimeSpan.FromMilliseconds(20),
+
+            // Small copy steps so that crash tests also kill processes in the middle of incremental copies.
+            CheckpointCopyChunk = 128,
         };
         using var sink = new FileOutputSink(output);
         using var side = new FileSideOutput(output + ".side");

@@ -78,6 +78,40 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(expected, w.WrittenSpan.ToArray());
     }
 
+    [Theory]
+    [InlineData(64, 10)]
+    [InlineData(256, 50)]
+    [InlineData(500, 200)]
+    public void An_incremental_copy_with_processing_between_steps_equals_a_copy_taken_at_once(int chunk, int eventsPerStep)
+    {
+        // A short TTL makes keys expire, free their slots and take free slots again while the copy runs.
+        var options = new EngineOptions { OutOfOrdernessUs = 50_000, AllowedLatenessUs = 20_000, StateTtlUs = 300_000, KeyGroupCount = 32 };
+        var events = TestData.ShuffleWithinBound(TestData.Generate(12, 40_000, keys: 3_000, sources: 3, maxStepUs: 400), 50_000, 13);
+        var kit = new TaskKit(options);
+        kit.Feed(events.Take(20_000));
+        var atOnce = Checkpoint(kit, 1);
+
+        var snapshot = kit.Task.BeginCheckpoint(2, chunk);
+        Assert.False(snapshot.IsComplete);
+        Assert.True(kit.Task.IsCopyingCheckpoint);
+        var fed = 20_000;
+        var steps = 0;
+        while (!kit.Task.ContinueCheckpointCopy(chunk))
+        {
+            kit.Feed(events.Skip(fed).Take(eventsPerStep));
+            fed += eventsPerStep;
+            steps++;
+        }
+
+        Assert.True(snapshot.IsComplete);
+        Assert.True(steps > 3);
+        Assert.True(kit.Task.Counters.Expired > 0);
+        kit.Feed(events.Skip(fed));
+        using var w = new SnapshotWriter();
+        kit.Task.WriteCheckpoint(snapshot, w);
+        Assert.Equal(atOnce, w.WrittenSpan.ToArray());
+    }
+
     [Fact]
     public void Key_groups_can_be_imported_selectively_from_another_tasks_checkpoint()
     {
