@@ -260,6 +260,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             }
         }
 
+        // Totals first, so a restore sizes the table and the timer queues once.
+        w.WriteInt32(counts[groups]);
+        w.WriteInt32(s.EventTimerCount);
+        w.WriteInt32(s.ProcessingTimerCount);
         w.WriteInt32(nonEmpty);
         for (var g = 0; g < groups; g++)
         {
@@ -441,6 +445,17 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
     private void ReadKeyGroups(ref SnapshotReader r, Func<int, bool>? include)
     {
+        var totalEntries = r.ReadCount(100_000_000, "entry");
+        var totalEventTimers = r.ReadCount(100_000_000, "event timer");
+        var totalProcessingTimers = r.ReadCount(100_000_000, "processing timer");
+        if (include is null)
+        {
+            // Bounded by what the remaining bytes could hold, so a damaged count cannot allocate wildly.
+            _table.EnsureCapacity(_table.HighWater + Math.Min(totalEntries, r.Remaining / 8));
+            _eventTimers.EnsureCapacity(_eventTimers.Count + Math.Min(totalEventTimers, r.Remaining / 12));
+            _processingTimers.EnsureCapacity(_processingTimers.Count + Math.Min(totalProcessingTimers, r.Remaining / 12));
+        }
+
         var sections = r.ReadCount(KeyGroups.MaxCount, "key group");
         var slots = new List<int>();
         for (var s = 0; s < sections; s++)

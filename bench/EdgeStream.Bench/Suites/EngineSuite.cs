@@ -226,8 +226,13 @@ public sealed class EngineSuite : IBenchmarkSuite
             for (var id = 1; id <= 3; id++)
             {
                 var sw = Stopwatch.StartNew();
-                var snapshot = task.BeginCheckpoint(id);
-                pauses.Add(snapshot.Pause.TotalMilliseconds);
+                var snapshot = task.BeginCheckpoint(id, options.CheckpointCopyChunk);
+                while (!task.ContinueCheckpointCopy(options.CheckpointCopyChunk))
+                {
+                    // In a runner a batch of events is processed between steps.
+                }
+
+                pauses.Add(snapshot.LongestStep.TotalMilliseconds);
                 writer.Reset();
                 task.WriteCheckpoint(snapshot, writer);
                 task.ReleaseSnapshot(snapshot);

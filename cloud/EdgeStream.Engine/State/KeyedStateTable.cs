@@ -141,6 +141,21 @@ internal sealed class KeyedStateTable<TKey, TState>
         return slot;
     }
 
+    /// <summary>Grows the table once so that <paramref name="capacity"/> keys fit without further resizing (restores).</summary>
+    public void EnsureCapacity(int capacity)
+    {
+        var size = _entries.Length;
+        while (size < capacity)
+        {
+            size *= 2;
+        }
+
+        if (size > _entries.Length)
+        {
+            ResizeTo(size);
+        }
+    }
+
     /// <summary>Removes the key in <paramref name="slot"/>.</summary>
     public void Remove(int slot)
     {
@@ -180,9 +195,10 @@ internal sealed class KeyedStateTable<TKey, TState>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Bucket(ulong hash) => (int)((hash ^ (hash >> 29)) & (ulong)(_buckets.Length - 1));
 
-    private void Resize()
+    private void Resize() => ResizeTo(_entries.Length * 2);
+
+    private void ResizeTo(int size)
     {
-        var size = _entries.Length * 2;
         Array.Resize(ref _entries, size);
         _buckets = new int[size];
         for (var i = 0; i < _highWater; i++)

@@ -56,6 +56,17 @@ internal sealed class TimerQueue
         return true;
     }
 
+    /// <summary>Grows the heap and the index once for <paramref name="capacity"/> timers (restores).</summary>
+    public void EnsureCapacity(int capacity)
+    {
+        if (_heap.Length < capacity)
+        {
+            Array.Resize(ref _heap, capacity);
+        }
+
+        _index.EnsureCapacity(capacity);
+    }
+
     /// <summary>Removes a timer; returns whether it existed. Linear in the number of timers (deletion is rare).</summary>
     public bool Remove(int slot, long time)
     {
