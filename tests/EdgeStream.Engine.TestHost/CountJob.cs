@@ -73,7 +73,8 @@ public readonly record struct Summary(SummaryKind Kind, long Time, long Count, l
 /// <summary>
 /// A windowed count per key: each event counts into the tumbling window it falls in; an event-time
 /// timer at the window's end emits the window's count and sum. Late and behind events emit a
-/// correction at once. Small, but it exercises every part of the engine that outputs depend on.
+/// correction at once; an event with value 0 clears the key's state. Small, but it exercises every
+/// part of the engine that outputs depend on.
 /// </summary>
 public sealed class CountJob : StreamJob<CountEvent, ulong, CountState, Summary>
 {
@@ -126,6 +127,13 @@ public sealed class CountJob : StreamJob<CountEvent, ulong, CountState, Summary>
 
     public override void OnEvent(in CountEvent evt, ref CountState state, KeyedContext<ulong, Summary> context)
     {
+        if (evt.Value == 0)
+        {
+            // A reset: the key starts over.
+            context.ClearState();
+            return;
+        }
+
         state.TotalCount++;
         state.LastTime = Math.Max(state.LastTime, evt.Time);
         if (context.Flags != EventFlags.None)

@@ -37,7 +37,7 @@ public sealed class TimerAndStateTests
         }
 
         // Another key moves the watermark past all 50 events but not to the window's end.
-        kit.Feed(new CountEvent(2, 100, T0 + 500_000, 50, 0));
+        kit.Feed(new CountEvent(2, 100, T0 + 500_000, 50, 1));
         Assert.Equal(50, kit.Task.Counters.Processed);
         Assert.Equal(1, kit.Task.TimerCount);
         kit.Task.EndOfInput();
@@ -102,6 +102,54 @@ public sealed class TimerAndStateTests
         var ids = kit.Sink.Snapshot().Where(o => o.Key == 1).Select(o => o.Id).ToList();
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.Equal(2, ids.Select(i => i.Origin).Distinct().Count());
+    }
+
+    [Fact]
+    public void Processing_time_timers_survive_a_checkpoint_and_fire_after_restore()
+    {
+        var job = new CountJob { TickAfterUs = 5_000_000 };
+        var kit = new TaskKit(job: job);
+        kit.Task.TickClock();
+        kit.Feed(new CountEvent(1, 100, T0, 0, -1));
+        kit.Feed(new CountEvent(2, 100, T0 + 100_000, 1, 1));
+        Assert.Equal(2, kit.Task.TimerCount);
+        var snapshot = kit.Task.BeginCheckpoint(1);
+        using var w = new EdgeStream.Engine.Io.SnapshotWriter();
+        kit.Task.WriteCheckpoint(snapshot, w);
+
+        var restored = new TaskKit(job: job);
+        restored.Task.Restore(w.WrittenSpan);
+        Assert.Equal(2, restored.Task.TimerCount);
+        restored.Task.OnClock(caughtUp: false);
+        Assert.Empty(restored.Sink.Snapshot());
+        restored.Clock.Advance(TimeSpan.FromSeconds(5));
+        restored.Task.OnClock(caughtUp: false);
+        Assert.Single(restored.Sink.Snapshot(), o => o.Key == 1 && o.Value.Kind == SummaryKind.Tick);
+    }
+
+    [Fact]
+    public void Cleared_state_restarts_without_reusing_output_ids_and_is_freed_once_the_watermark_passes()
+    {
+        var kit = new TaskKit();
+        kit.Feed(new CountEvent(1, 100, T0, 0, 3));
+        kit.Feed(new CountEvent(1, 100, T0 + 1_500_000, 1, 0)); // clears key 1
+        kit.Feed(new CountEvent(1, 100, T0 + 1_600_000, 2, 4));
+        kit.Feed(new CountEvent(9, 100, T0 + 2_100_000, 3, 1));
+        Assert.True(kit.Task.TryGetState(1, out var s));
+        Assert.Equal(1, s.TotalCount);
+
+        // Another clear, then the watermark moves far on: the entry goes once no on-time event can reach it.
+        kit.Feed(new CountEvent(1, 100, T0 + 2_200_000, 4, 0));
+        for (var i = 0; i < 300; i++)
+        {
+            kit.Feed(new CountEvent(9, 100, T0 + 3_000_000 + (i * 10_000), (uint)(5 + i), 1));
+        }
+
+        Assert.False(kit.Task.TryGetState(1, out _));
+        var ids = kit.Sink.Snapshot().Where(o => o.Key == 1).Select(o => o.Id).ToList();
+        Assert.True(ids.Count >= 2);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Equal(0, kit.Sink.Conflicts);
     }
 
     [Fact]
