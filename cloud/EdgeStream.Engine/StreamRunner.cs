@@ -291,7 +291,21 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
             if (previous is not null)
             {
                 // Two requests before the loop got to either: one checkpoint answers both.
-                _ = tcs.Task.ContinueWith(t => previous.TrySetResult(t.Result), TaskScheduler.Default);
+                _ = tcs.Task.ContinueWith(
+                    t =>
+                    {
+                        if (t.IsCompletedSuccessfully)
+                        {
+                            previous.TrySetResult(t.Result);
+                        }
+                        else
+                        {
+                            previous.TrySetException(t.Exception?.InnerExceptions ?? [new OperationCanceledException()]);
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
             }
 
             return tcs.Task;
@@ -316,6 +330,9 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                 Checkpoint(chunk: 0);
                 await _inflight!;
             }
+
+            Interlocked.Exchange(ref _requested, null)?.TrySetException(
+                new InvalidOperationException($"Partition {Task.Partition} stopped before the requested checkpoint."));
 
             await _reader.DisposeAsync();
             _writer.Dispose();
