@@ -1,0 +1,215 @@
+using System.Runtime.CompilerServices;
+
+namespace EdgeStream.Engine.State;
+
+/// <summary>One key's slot: its state plus what the engine keeps about it.</summary>
+internal struct StateEntry<TKey, TState>
+{
+    public TKey Key;
+    public TState State;
+    public ulong Hash;
+
+    /// <summary>Event time at which this state was opened; part of every output id.</summary>
+    public long Origin;
+
+    /// <summary>Number of outputs emitted from this state; the next output's sequence.</summary>
+    public long Sequence;
+
+    /// <summary>Latest event or timer time that touched the key (for TTL).</summary>
+    public long LastTouched;
+
+    /// <summary>Chain link: >= -1 live (next index or -1); &lt;= -2 free, encoding the next free slot as -3 - Next.</summary>
+    public int Next;
+
+    /// <summary>Registered timers of this key in both domains; a key with timers is never expired.</summary>
+    public int PendingTimers;
+
+    /// <summary>The job cleared the state; the entry is freed once nothing on time can touch it.</summary>
+    public bool Cleared;
+
+    /// <summary>Time of the key's most recently registered event-time timer while it is pending (a dedup cache), else <see cref="long.MinValue"/>.</summary>
+    public long LastEventTimer;
+}
+
+/// <summary>
+/// Per-key state of one task: a hash table over flat arrays (separate chaining by index, as
+/// <see cref="Dictionary{TKey,TValue}"/> does) whose slots never move while a key lives, so timers can
+/// name a key by slot, and whose entries can be copied with one <see cref="Array.Copy(Array,Array,int)"/>
+/// when a checkpoint starts.
+/// </summary>
+internal sealed class KeyedStateTable<TKey, TState>
+    where TKey : notnull, IEquatable<TKey>
+{
+    private int[] _buckets;
+    private StateEntry<TKey, TState>[] _entries;
+    private int _highWater;
+    private int _freeList = -1;
+    private int _freeCount;
+
+    public KeyedStateTable(int capacity = 1024)
+    {
+        var size = 16;
+        while (size < capacity)
+        {
+            size <<= 1;
+        }
+
+        _buckets = new int[size];
+        _entries = new StateEntry<TKey, TState>[size];
+    }
+
+    /// <summary>Live keys.</summary>
+    public int Count => _highWater - _freeCount;
+
+    /// <summary>Slots in use or freed (the range a snapshot copies).</summary>
+    public int HighWater => _highWater;
+
+    /// <summary>The entry array (for snapshots); slots below <see cref="HighWater"/> with Next &gt;= -1 are live.</summary>
+    public StateEntry<TKey, TState>[] Entries => _entries;
+
+    /// <summary>Approximate bytes held by the table's arrays.</summary>
+    public long ApproximateBytes => (long)_buckets.Length * sizeof(int) + (long)_entries.Length * Unsafe.SizeOf<StateEntry<TKey, TState>>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref StateEntry<TKey, TState> At(int slot) => ref _entries[slot];
+
+    public static bool IsLive(in StateEntry<TKey, TState> e) => e.Next >= -1;
+
+    /// <summary>Finds a key's slot, or -1.</summary>
+    public int Find(in TKey key, ulong hash)
+    {
+        var entries = _entries;
+        var i = _buckets[Bucket(hash)] - 1;
+        while (i >= 0)
+        {
+            ref var e = ref entries[i];
+            if (e.Hash == hash && e.Key.Equals(key))
+            {
+                return i;
+            }
+
+            i = e.Next;
+        }
+
+        return -1;
+    }
+
+    /// <summary>Finds a key's slot, adding a default entry when absent.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int FindOrAdd(in TKey key, ulong hash, out bool added)
+    {
+        var entries = _entries;
+        var i = _buckets[Bucket(hash)] - 1;
+        while (i >= 0)
+        {
+            ref var e = ref entries[i];
+            if (e.Hash == hash && e.Key.Equals(key))
+            {
+                added = false;
+                return i;
+            }
+
+            i = e.Next;
+        }
+
+        added = true;
+        return Add(key, hash);
+    }
+
+    private int Add(in TKey key, ulong hash)
+    {
+        int slot;
+        if (_freeCount > 0)
+        {
+            slot = _freeList;
+            _freeList = -3 - _entries[slot].Next;
+            _freeCount--;
+        }
+        else
+        {
+            if (_highWater == _entries.Length)
+            {
+                Resize();
+            }
+
+            slot = _highWater++;
+        }
+
+        ref var b = ref _buckets[Bucket(hash)];
+        _entries[slot] = new StateEntry<TKey, TState> { Key = key, Hash = hash, Next = b - 1, LastEventTimer = long.MinValue };
+        b = slot + 1;
+        return slot;
+    }
+
+    /// <summary>Grows the table once so that <paramref name="capacity"/> keys fit without further resizing (restores).</summary>
+    public void EnsureCapacity(int capacity)
+    {
+        var size = _entries.Length;
+        while (size < capacity)
+        {
+            size *= 2;
+        }
+
+        if (size > _entries.Length)
+        {
+            ResizeTo(size);
+        }
+    }
+
+    /// <summary>Removes the key in <paramref name="slot"/>.</summary>
+    public void Remove(int slot)
+    {
+        ref var e = ref _entries[slot];
+        ref var b = ref _buckets[Bucket(e.Hash)];
+        if (b - 1 == slot)
+        {
+            b = e.Next + 1;
+        }
+        else
+        {
+            var i = b - 1;
+            while (_entries[i].Next != slot)
+            {
+                i = _entries[i].Next;
+            }
+
+            _entries[i].Next = e.Next;
+        }
+
+        e = default;
+        e.Next = -3 - _freeList;
+        _freeList = slot;
+        _freeCount++;
+    }
+
+    /// <summary>Removes every key.</summary>
+    public void Clear()
+    {
+        Array.Clear(_buckets);
+        Array.Clear(_entries, 0, _highWater);
+        _highWater = 0;
+        _freeList = -1;
+        _freeCount = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Bucket(ulong hash) => (int)((hash ^ (hash >> 29)) & (ulong)(_buckets.Length - 1));
+
+    private void Resize() => ResizeTo(_entries.Length * 2);
+
+    private void ResizeTo(int size)
+    {
+        Array.Resize(ref _entries, size);
+        _buckets = new int[size];
+        for (var i = 0; i < _highWater; i++)
+        {
+            ref var e = ref _entries[i];
+            if (e.Next >= -1)
+            {
+                ref var b = ref _buckets[Bucket(e.Hash)];
+                e.Next = b - 1;
+                b = i + 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,575 @@
+using System.Runtime.CompilerServices;
+using EdgeStream.Engine.Io;
+using EdgeStream.Engine.State;
+using EdgeStream.Engine.Time;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeStream.Engine;
+
+/// <summary>
+/// The work of one log partition: decodes its records, tracks per-source watermarks, reorders events
+/// into event-time order, runs the job's keyed callbacks with per-key state and timers, and snapshots
+/// all of it for checkpoints. Single-threaded: one loop owns a task; only checkpoint serialisation runs
+/// elsewhere, on copies taken by <see cref="BeginCheckpoint"/>.
+/// </summary>
+public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
+    where TEvent : struct
+    where TKey : notnull, IEquatable<TKey>
+    where TState : struct
+{
+    private const int TtlScanPerStep = 64;
+
+    private readonly StreamJob<TEvent, TKey, TState, TOutput> _job;
+    private readonly EngineOptions _options;
+    private readonly IOutputSink<TKey, TOutput> _sink;
+    private readonly ISideOutput _side;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _log;
+    private readonly KeyedStateTable<TKey, TState> _table = new();
+    private readonly TimerQueue _eventTimers = new();
+    private readonly TimerQueue _processingTimers = new();
+    private readonly ReorderBuffer<TEvent> _reorder;
+    private readonly SourceClocks<TEvent> _sources;
+    private readonly Context _context;
+    private readonly long _idleTimeoutUs;
+    private long _nowUs;
+    private int _ttlCursor;
+    private int _clearedCount;
+    private bool _ended;
+
+    /// <summary>Creates the task of <paramref name="partition"/>.</summary>
+    public StreamTask(
+        StreamJob<TEvent, TKey, TState, TOutput> job,
+        EngineOptions options,
+        int partition,
+        IOutputSink<TKey, TOutput> sink,
+        ISideOutput sideOutput,
+        TimeProvider? clock = null,
+        ILogger? logger = null)
+    {
+        _job = job;
+        _options = options.Validate();
+        Partition = partition;
+        _sink = sink;
+        _side = sideOutput;
+        _clock = clock ?? TimeProvider.System;
+        _log = logger ?? NullLogger.Instance;
+        SameTimeComparer<TEvent> compare = job.CompareSameTime;
+        _reorder = new ReorderBuffer<TEvent>(compare, ReorderBuffer<TEvent>.WidthFor(options.OutOfOrdernessUs));
+        _sources = new SourceClocks<TEvent>(options.OutOfOrdernessUs, compare);
+        _context = new Context(this);
+        _idleTimeoutUs = (long)(options.IdleTimeout.TotalMilliseconds * 1000);
+        _nowUs = WallClockUs();
+    }
+
+    /// <summary>The partition this task reads.</summary>
+    public int Partition { get; }
+
+    /// <summary>Offset of the next record to read: everything before it is reflected in the task's state.</summary>
+    public long NextOffset { get; private set; }
+
+    /// <summary>The task's event-time watermark (<see cref="long.MinValue"/> before any event).</summary>
+    public long Watermark => _sources.Watermark;
+
+    /// <summary>Counters of what the task has done.</summary>
+    public TaskCounters Counters { get; } = new();
+
+    /// <summary>Live keys in the task's state.</summary>
+    public int KeyCount => _table.Count;
+
+    /// <summary>Events waiting in the reorder buffers.</summary>
+    public int BufferedEvents
+    {
+        get
+        {
+            var n = _reorder.Count;
+            foreach (var s in _sources.All)
+            {
+                n += s.Held.Count;
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>Registered event-time and processing-time timers.</summary>
+    public int TimerCount => _eventTimers.Count + _processingTimers.Count;
+
+    /// <summary>Approximate bytes of keyed state and timers held in memory.</summary>
+    public long ApproximateStateBytes => _table.ApproximateBytes + (_eventTimers.Heap.Length + _processingTimers.Heap.Length) * (long)Unsafe.SizeOf<TimerEntry>();
+
+    /// <summary>Each source's clock: id, newest event time, status.</summary>
+    public IReadOnlyList<SourceInfo> Sources()
+    {
+        var list = new List<SourceInfo>(_sources.All.Count);
+        foreach (var s in _sources.All)
+        {
+            list.Add(new SourceInfo(s.Id, s.MaxTime, s.OwnWatermark(_options.OutOfOrdernessUs), s.Status, s.Held.Count));
+        }
+
+        return list;
+    }
+
+    /// <summary>The state of a key, if it has any (for inspection and tests).</summary>
+    public bool TryGetState(in TKey key, out TState state)
+    {
+        var slot = _table.Find(key, _job.HashKey(key));
+        state = slot >= 0 ? _table.At(slot).State : default;
+        return slot >= 0;
+    }
+
+    /// <summary>Reads the wall clock into the task; call once per batch (per-event clock reads are too dear).</summary>
+    public void TickClock() => _nowUs = WallClockUs();
+
+    /// <summary>Processes one log record: decode, then <see cref="ProcessEvent"/>, or side-output it as malformed.</summary>
+    public void ProcessRecord(long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        if (!_job.TryDecode(key, value, out var evt, out var error))
+        {
+            NextOffset = offset + 1;
+            Counters.Malformed++;
+            _side.Write(new SideRecord(SideReason.Malformed, Partition, offset, 0, Watermark, 0, key.ToArray(), value.ToArray(), error ?? "undecodable"));
+            Log.Malformed(_log, Partition, offset, error ?? "undecodable");
+            return;
+        }
+
+        Accept(evt, offset, key, value, hasRaw: true);
+    }
+
+    /// <summary>Processes one decoded event read at <paramref name="offset"/>.</summary>
+    public void ProcessEvent(in TEvent evt, long offset) => Accept(evt, offset, default, default, hasRaw: false);
+
+    private void Accept(in TEvent evt, long offset, ReadOnlySpan<byte> rawKey, ReadOnlySpan<byte> rawValue, bool hasRaw)
+    {
+        if (_ended)
+        {
+            throw new InvalidOperationException($"Partition {Partition} received a record after its end of input.");
+        }
+
+        NextOffset = offset + 1;
+        Counters.Events++;
+        var time = _job.EventTimeOf(evt);
+        var source = _sources.Get(_job.SourceOf(evt));
+        var recompute = _sources.Observe(source, time, _nowUs);
+        var watermark = _sources.Watermark;
+
+        if (time > watermark)
+        {
+            if (!_reorder.Insert(time, evt))
+            {
+                Counters.Duplicates++;
+            }
+            else if (_reorder.Count > _options.MaxBufferedEvents)
+            {
+                // Never drop: release the oldest early (out of watermark order), and count it.
+                var item = _reorder.Pop();
+                Counters.ForcedReleases++;
+                Process(item.Event, item.Time, EventFlags.None);
+            }
+        }
+        else if (source.Status == SourceStatus.Behind)
+        {
+            // Judged on the source's own clock, never on a watermark that advanced without it.
+            var own = source.OwnWatermark(_options.OutOfOrdernessUs);
+            if (time > own)
+            {
+                if (!source.Held.Insert(time, evt))
+                {
+                    Counters.Duplicates++;
+                }
+            }
+            else if (time > Saturating.Subtract(own, _options.AllowedLatenessUs))
+            {
+                Counters.LateAccepted++;
+                Process(evt, time, EventFlags.Behind | EventFlags.Late);
+            }
+            else
+            {
+                SideLate(evt, offset, time, source.Id, rawKey, rawValue, hasRaw);
+            }
+        }
+        else if (time > Saturating.Subtract(watermark, _options.AllowedLatenessUs))
+        {
+            Counters.LateAccepted++;
+            Process(evt, time, EventFlags.Late);
+        }
+        else
+        {
+            SideLate(evt, offset, time, source.Id, rawKey, rawValue, hasRaw);
+        }
+
+        if (recompute)
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>
+    /// Looks at the wall clock: marks sources idle when the partition is read to its end
+    /// (<paramref name="caughtUp"/>) and they have been silent for the idle timeout, fires due
+    /// processing-time timers, and advances the watermark.
+    /// </summary>
+    public void OnClock(bool caughtUp)
+    {
+        TickClock();
+        if (caughtUp && _sources.MarkIdle(_nowUs, _idleTimeoutUs))
+        {
+            // An idle source holds nothing back, and its held events will not get younger company.
+            foreach (var s in _sources.All)
+            {
+                if (s.Status == SourceStatus.Idle)
+                {
+                    ReleaseHeld(s, long.MaxValue);
+                }
+            }
+        }
+
+        while (_processingTimers.TryPeek(out var t) && t.Time <= _nowUs)
+        {
+            FireTimer(_processingTimers.Pop(), TimerDomain.ProcessingTime);
+        }
+
+        Advance();
+    }
+
+    /// <summary>
+    /// Bounded input is over: the watermark moves to the end of time, every buffered event is released
+    /// and every event-time timer fires.
+    /// </summary>
+    public void EndOfInput()
+    {
+        foreach (var s in _sources.All)
+        {
+            ReleaseHeld(s, long.MaxValue);
+            s.Status = SourceStatus.Active;
+        }
+
+        _sources.Watermark = long.MaxValue;
+        Drain(long.MaxValue);
+        _ended = true;
+    }
+
+    private void Advance()
+    {
+        var watermark = _sources.Recompute();
+        foreach (var s in _sources.All)
+        {
+            if (s.Held.Count > 0)
+            {
+                ReleaseHeld(s, s.Status == SourceStatus.Behind ? s.OwnWatermark(_options.OutOfOrdernessUs) : long.MaxValue);
+            }
+        }
+
+        Drain(watermark);
+    }
+
+    private void ReleaseHeld(SourceClock<TEvent> source, long upTo)
+    {
+        while (source.Held.Count > 0 && source.Held.HeadTime <= upTo)
+        {
+            var item = source.Held.Pop();
+            Counters.Behind++;
+            Process(item.Event, item.Time, EventFlags.Behind);
+        }
+
+        Counters.Duplicates += source.Held.TakeDuplicates();
+    }
+
+    /// <summary>Releases events and fires event-time timers up to the watermark, merged in time order (events first on ties).</summary>
+    private void Drain(long watermark)
+    {
+        while (true)
+        {
+            var hasEvent = _reorder.Count > 0 && _reorder.HeadTime <= watermark;
+            var hasTimer = _eventTimers.TryPeek(out var timer) && timer.Time <= watermark;
+            if (hasEvent && (!hasTimer || _reorder.HeadTime <= timer.Time))
+            {
+                var item = _reorder.Pop();
+                Process(item.Event, item.Time, EventFlags.None);
+            }
+            else if (hasTimer)
+            {
+                FireTimer(_eventTimers.Pop(), TimerDomain.EventTime);
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        Counters.Duplicates += _reorder.TakeDuplicates();
+
+        if (_options.StateTtlUs > 0 || _clearedCount > 0)
+        {
+            ScanForExpired(watermark);
+        }
+    }
+
+    private void Process(in TEvent evt, long time, EventFlags flags)
+    {
+        var key = _job.KeyOf(evt);
+        var hash = _job.HashKey(key);
+        var slot = _table.FindOrAdd(key, hash, out var added);
+        BeforeEntryChange(slot, added);
+        ref var entry = ref _table.At(slot);
+        if (added)
+        {
+            entry.Origin = time;
+            entry.LastTouched = time;
+        }
+        else
+        {
+            if (entry.PendingTimers == 0 && _options.StateTtlUs > 0 && Saturating.Add(entry.LastTouched, _options.StateTtlUs) < time)
+            {
+                // Expired: a new life of the key, with a new origin so output ids are never reused.
+                Counters.Expired++;
+                entry.State = default;
+                entry.Origin = time;
+                entry.Sequence = 0;
+            }
+
+            if (entry.Cleared)
+            {
+                entry.Cleared = false;
+                _clearedCount--;
+            }
+
+            entry.LastTouched = Math.Max(entry.LastTouched, time);
+        }
+
+        _context.Enter(slot, time, flags);
+        _job.OnEvent(evt, ref entry.State, _context);
+        Counters.Processed++;
+    }
+
+    private void FireTimer(in TimerEntry timer, TimerDomain domain)
+    {
+        BeforeEntryChange(timer.Slot, added: false);
+        ref var entry = ref _table.At(timer.Slot);
+        entry.PendingTimers--;
+        if (domain == TimerDomain.EventTime)
+        {
+            entry.LastTouched = Math.Max(entry.LastTouched, timer.Time);
+            if (entry.LastEventTimer == timer.Time)
+            {
+                entry.LastEventTimer = long.MinValue;
+            }
+        }
+
+        Counters.TimersFired++;
+        _context.Enter(timer.Slot, timer.Time, EventFlags.None);
+        _job.OnTimer(domain, ref entry.State, _context);
+    }
+
+    /// <summary>
+    /// Frees a few entries per step whose state expired (TTL) or was cleared, once no event that is not
+    /// late could touch them again (last touched before watermark − allowed lateness) and no timer is pending.
+    /// </summary>
+    private void ScanForExpired(long watermark)
+    {
+        var horizon = Saturating.Subtract(watermark, _options.AllowedLatenessUs);
+        var ttl = _options.StateTtlUs;
+        var n = Math.Min(TtlScanPerStep, _table.HighWater);
+        for (var i = 0; i < n; i++)
+        {
+            if (_ttlCursor >= _table.HighWater)
+            {
+                _ttlCursor = 0;
+            }
+
+            var slot = _ttlCursor++;
+            ref var e = ref _table.At(slot);
+            if (!KeyedStateTable<TKey, TState>.IsLive(e) || e.PendingTimers > 0 || e.LastTouched >= horizon)
+            {
+                continue;
+            }
+
+            var expired = ttl > 0 && Saturating.Add(e.LastTouched, ttl) < horizon;
+            if (expired || e.Cleared)
+            {
+                if (e.Cleared)
+                {
+                    _clearedCount--;
+                }
+
+                if (expired)
+                {
+                    Counters.Expired++;
+                }
+
+                BeforeEntryChange(slot, added: false);
+                _table.Remove(slot);
+            }
+        }
+    }
+
+    private void SideLate(in TEvent evt, long offset, long time, ulong source, ReadOnlySpan<byte> rawKey, ReadOnlySpan<byte> rawValue, bool hasRaw)
+    {
+        Counters.Late++;
+        byte[] key;
+        byte[] value;
+        if (hasRaw)
+        {
+            key = rawKey.ToArray();
+            value = rawValue.ToArray();
+        }
+        else
+        {
+            using var w = new SnapshotWriter(256);
+            _job.WriteEvent(w, evt);
+            key = [];
+            value = w.WrittenSpan.ToArray();
+        }
+
+        _side.Write(new SideRecord(SideReason.Late, Partition, offset, time, Watermark, source, key, value,
+            $"event time {time} is more than the allowed lateness {_options.AllowedLatenessUs} µs behind the watermark"));
+        Log.LateEvent(_log, Partition, offset, time, Watermark);
+    }
+
+    private long WallClockUs() => _clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+
+    /// <summary>The callbacks' view of the task, re-pointed at the current key before each callback.</summary>
+    private sealed class Context : KeyedContext<TKey, TOutput>
+    {
+        private readonly StreamTask<TEvent, TKey, TState, TOutput> _task;
+        private int _slot;
+        private long _timestamp;
+        private EventFlags _flags;
+
+        public Context(StreamTask<TEvent, TKey, TState, TOutput> task) => _task = task;
+
+        public override TKey Key => _task._table.At(_slot).Key;
+
+        public override long Timestamp => _timestamp;
+
+        public override EventFlags Flags => _flags;
+
+        public override long Watermark => _task.Watermark;
+
+        public override long ProcessingTime => _task._nowUs;
+
+        public void Enter(int slot, long timestamp, EventFlags flags)
+        {
+            _slot = slot;
+            _timestamp = timestamp;
+            _flags = flags;
+        }
+
+        public override void RegisterEventTimer(long time)
+        {
+            ref var e = ref _task._table.At(_slot);
+
+            // Most registrations repeat the key's latest timer (a window end, a timeout): skip the set lookup.
+            if (e.LastEventTimer == time && e.PendingTimers > 0)
+            {
+                return;
+            }
+
+            if (_task._eventTimers.Add(_slot, e.Hash, time))
+            {
+                e.PendingTimers++;
+            }
+
+            e.LastEventTimer = time;
+        }
+
+        public override void DeleteEventTimer(long time)
+        {
+            if (_task._eventTimers.Remove(_slot, time))
+            {
+                ref var e = ref _task._table.At(_slot);
+                e.PendingTimers--;
+                if (e.LastEventTimer == time)
+                {
+                    e.LastEventTimer = long.MinValue;
+                }
+            }
+        }
+
+        public override void RegisterProcessingTimer(long time)
+        {
+            ref var e = ref _task._table.At(_slot);
+            if (_task._processingTimers.Add(_slot, e.Hash, time))
+            {
+                e.PendingTimers++;
+            }
+        }
+
+        public override void DeleteProcessingTimer(long time)
+        {
+            if (_task._processingTimers.Remove(_slot, time))
+            {
+                _task._table.At(_slot).PendingTimers--;
+            }
+        }
+
+        public override void Emit(in TOutput value)
+        {
+            ref var e = ref _task._table.At(_slot);
+            var id = new OutputId(e.Hash, e.Origin, e.Sequence++);
+            _task.Counters.Outputs++;
+            _task._sink.Write(new Output<TKey, TOutput>(e.Key, id, _timestamp, _task.Partition, value));
+        }
+
+        public override void ClearState()
+        {
+            ref var e = ref _task._table.At(_slot);
+            e.State = default;
+            if (!e.Cleared)
+            {
+                e.Cleared = true;
+                _task._clearedCount++;
+            }
+        }
+    }
+}
+
+/// <summary>One source's clock as seen from outside a task.</summary>
+public readonly record struct SourceInfo(ulong Id, long NewestEventTime, long OwnWatermark, SourceStatus Status, int HeldEvents);
+
+/// <summary>What a task has done. Written by the task's thread only; read anywhere (values may be a moment old).</summary>
+public sealed class TaskCounters
+{
+    /// <summary>Decoded events accepted from the log.</summary>
+    public long Events { get; internal set; }
+
+    /// <summary>Events handed to the job (after reordering and deduplication).</summary>
+    public long Processed { get; internal set; }
+
+    /// <summary>Events dropped because an equal event was already buffered.</summary>
+    public long Duplicates { get; internal set; }
+
+    /// <summary>Events processed behind the watermark within the allowed lateness.</summary>
+    public long LateAccepted { get; internal set; }
+
+    /// <summary>Events of returning sources processed behind the task watermark on their own clock.</summary>
+    public long Behind { get; internal set; }
+
+    /// <summary>Events sent to the side output as late.</summary>
+    public long Late { get; internal set; }
+
+    /// <summary>Records sent to the side output as malformed.</summary>
+    public long Malformed { get; internal set; }
+
+    /// <summary>Events released early because the reorder buffer was full.</summary>
+    public long ForcedReleases { get; internal set; }
+
+    /// <summary>Outputs emitted.</summary>
+    public long Outputs { get; internal set; }
+
+    /// <summary>Timers fired (both domains).</summary>
+    public long TimersFired { get; internal set; }
+
+    /// <summary>Key states that expired by TTL.</summary>
+    public long Expired { get; internal set; }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Debug, Message = "Partition {Partition} offset {Offset}: late event at {EventTime} behind watermark {Watermark} sent to the side output")]
+    public static partial void LateEvent(ILogger logger, int partition, long offset, long eventTime, long watermark);
+
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Partition {Partition} offset {Offset}: malformed record sent to the side output: {Reason}")]
+    public static partial void Malformed(ILogger logger, int partition, long offset, string reason);
+}

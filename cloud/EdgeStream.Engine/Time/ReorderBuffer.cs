@@ -1,0 +1,358 @@
+using System.Runtime.CompilerServices;
+
+namespace EdgeStream.Engine.Time;
+
+/// <summary>An event waiting to be released, with its event time.</summary>
+internal struct Buffered<TEvent>
+{
+    public long Time;
+    public TEvent Event;
+}
+
+/// <summary>Orders two events with the same event time; 0 means they are the same event.</summary>
+internal delegate int SameTimeComparer<TEvent>(in TEvent a, in TEvent b);
+
+/// <summary>
+/// Holds events until the watermark passes them and releases them in (event time, job tie-break) order.
+/// A calendar queue: events are appended, unsorted, to buckets of a fixed event-time width; a bucket is
+/// sorted once (on its times, a primitive key) when it becomes the earliest, and only runs of equal times
+/// are ordered with the job's comparer. Inserting is O(1) however much the input is disordered within
+/// the bound; releasing costs one small sort per bucket. Equal events are duplicates: the later copy is
+/// dropped and counted.
+/// </summary>
+internal sealed class ReorderBuffer<TEvent>
+    where TEvent : struct
+{
+    private const int MaxPooledBuckets = 64;
+    private readonly SameTimeComparer<TEvent> _compare;
+    private readonly int _shift;
+    private readonly Dictionary<long, Bucket> _byId = [];
+    private readonly PriorityQueue<Bucket, long> _waiting = new();
+    private readonly Stack<Bucket> _pool = new();
+    private Bucket? _current;
+    private Bucket? _last;
+    private long _duplicates;
+
+    /// <param name="compare">Tie-break for equal times.</param>
+    /// <param name="bucketWidthUs">Event-time width of a bucket, rounded down to a power of two.</param>
+    public ReorderBuffer(SameTimeComparer<TEvent> compare, long bucketWidthUs)
+    {
+        _compare = compare;
+        _shift = 63 - (int)long.LeadingZeroCount(Math.Max(1, bucketWidthUs));
+    }
+
+    /// <summary>A bucket width suited to an out-of-orderness bound: about 1/32 of it.</summary>
+    public static long WidthFor(long outOfOrdernessUs) => Math.Clamp(outOfOrdernessUs / 32, 1, 1L << 30);
+
+    public int Count { get; private set; }
+
+    /// <summary>Time of the earliest buffered event; only valid when <see cref="Count"/> &gt; 0.</summary>
+    public long HeadTime
+    {
+        get
+        {
+            EnsureCurrent();
+            return _current!.Times[_current.Head];
+        }
+    }
+
+    /// <summary>Duplicates dropped since the last call.</summary>
+    public long TakeDuplicates()
+    {
+        var d = _duplicates;
+        _duplicates = 0;
+        return d;
+    }
+
+    /// <summary>Buffers an event; returns false when it is at once recognisable as a duplicate (others are counted when their bucket is sorted).</summary>
+    public bool Insert(long time, in TEvent evt)
+    {
+        var id = time >> _shift;
+        var b = _last is { } last && last.Id == id ? last : Find(id);
+        if (b is null)
+        {
+            b = Rent(id);
+            _byId.Add(id, b);
+            if (_current is { } cur && id < cur.Id)
+            {
+                // An event earlier than the bucket being released: that bucket waits again, still sorted.
+                _waiting.Enqueue(cur, cur.Id);
+                _current = null;
+            }
+
+            _waiting.Enqueue(b, id);
+        }
+
+        _last = b;
+        if (b.Sorted)
+        {
+            return SortedInsert(b, time, evt);
+        }
+
+        b.Append(time, evt);
+        Count++;
+        return true;
+    }
+
+    /// <summary>Removes and returns the earliest event.</summary>
+    public Buffered<TEvent> Pop()
+    {
+        EnsureCurrent();
+        var b = _current!;
+        var item = new Buffered<TEvent> { Time = b.Times[b.Head], Event = b.Events[b.Head] };
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
+        {
+            b.Events[b.Head] = default;
+        }
+
+        b.Head++;
+        Count--;
+        return item;
+    }
+
+    /// <summary>Copies the buffered events, earliest first, into <paramref name="target"/> (grown as needed); returns the count.</summary>
+    public int CopyTo(ref Buffered<TEvent>[] target)
+    {
+        var buckets = new List<Bucket>(_byId.Count);
+        foreach (var b in _byId.Values)
+        {
+            if (!b.Sorted)
+            {
+                Sort(b);
+            }
+
+            buckets.Add(b);
+        }
+
+        buckets.Sort((x, y) => x.Id.CompareTo(y.Id));
+        if (target.Length < Count)
+        {
+            target = new Buffered<TEvent>[Math.Max(Count, target.Length * 2)];
+        }
+
+        var n = 0;
+        foreach (var b in buckets)
+        {
+            for (var i = b.Head; i < b.Tail; i++)
+            {
+                target[n++] = new Buffered<TEvent> { Time = b.Times[i], Event = b.Events[i] };
+            }
+        }
+
+        return n;
+    }
+
+    public void Clear()
+    {
+        foreach (var b in _byId.Values)
+        {
+            Return(b);
+        }
+
+        _byId.Clear();
+        _waiting.Clear();
+        _current = null;
+        _last = null;
+        Count = 0;
+    }
+
+    private Bucket? Find(long id) => _byId.TryGetValue(id, out var b) ? b : null;
+
+    private void EnsureCurrent()
+    {
+        while (_current is null || _current.Head == _current.Tail)
+        {
+            if (_current is { } done)
+            {
+                _byId.Remove(done.Id);
+                if (_last == done)
+                {
+                    _last = null;
+                }
+
+                Return(done);
+                _current = null;
+            }
+
+            if (!_waiting.TryDequeue(out var next, out _))
+            {
+                throw new InvalidOperationException("The reorder buffer is empty.");
+            }
+
+            if (!next.Sorted)
+            {
+                Sort(next);
+            }
+
+            _current = next;
+        }
+    }
+
+    /// <summary>Sorts a bucket by time, orders equal-time runs with the job's comparer and drops duplicates.</summary>
+    private void Sort(Bucket b)
+    {
+        var n = b.Tail - b.Head;
+        Array.Sort(b.Times, b.Events, b.Head, n);
+        var write = b.Head;
+        var i = b.Head;
+        while (i < b.Tail)
+        {
+            var j = i + 1;
+            while (j < b.Tail && b.Times[j] == b.Times[i])
+            {
+                j++;
+            }
+
+            if (j - i > 1)
+            {
+                // Insertion sort of the run by tie-break (runs are short), then keep one of each equal group.
+                for (var k = i + 1; k < j; k++)
+                {
+                    var e = b.Events[k];
+                    var m = k - 1;
+                    while (m >= i && _compare(b.Events[m], e) > 0)
+                    {
+                        b.Events[m + 1] = b.Events[m];
+                        m--;
+                    }
+
+                    b.Events[m + 1] = e;
+                }
+
+                for (var k = i; k < j; k++)
+                {
+                    if (k > i && _compare(b.Events[k], b.Events[write - 1]) == 0)
+                    {
+                        _duplicates++;
+                        Count--;
+                        continue;
+                    }
+
+                    b.Times[write] = b.Times[k];
+                    b.Events[write++] = b.Events[k];
+                }
+            }
+            else
+            {
+                b.Times[write] = b.Times[i];
+                b.Events[write++] = b.Events[i];
+            }
+
+            i = j;
+        }
+
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
+        {
+            Array.Clear(b.Events, write, b.Tail - write);
+        }
+
+        b.Tail = write;
+        b.Sorted = true;
+    }
+
+    private bool SortedInsert(Bucket b, long time, in TEvent evt)
+    {
+        var lo = b.Head;
+        var hi = b.Tail;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var c = b.Times[mid] != time ? b.Times[mid].CompareTo(time) : _compare(b.Events[mid], evt);
+            if (c == 0)
+            {
+                return false;
+            }
+
+            if (c < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        b.InsertAt(lo, time, evt);
+        Count++;
+        return true;
+    }
+
+    private Bucket Rent(long id)
+    {
+        var b = _pool.Count > 0 ? _pool.Pop() : new Bucket();
+        b.Id = id;
+        b.Head = 0;
+        b.Tail = 0;
+        b.Sorted = false;
+        return b;
+    }
+
+    private void Return(Bucket b)
+    {
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
+        {
+            Array.Clear(b.Events, b.Head, b.Tail - b.Head);
+        }
+
+        if (_pool.Count < MaxPooledBuckets)
+        {
+            _pool.Push(b);
+        }
+    }
+
+    private sealed class Bucket
+    {
+        public long Id;
+        public long[] Times = new long[64];
+        public TEvent[] Events = new TEvent[64];
+        public int Head;
+        public int Tail;
+        public bool Sorted;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Append(long time, in TEvent evt)
+        {
+            if (Tail == Times.Length)
+            {
+                MakeRoom();
+            }
+
+            Times[Tail] = time;
+            Events[Tail++] = evt;
+        }
+
+        public void InsertAt(int at, long time, in TEvent evt)
+        {
+            if (Tail == Times.Length)
+            {
+                var shift = Head;
+                MakeRoom();
+                at -= shift - Head;
+            }
+
+            Array.Copy(Times, at, Times, at + 1, Tail - at);
+            Array.Copy(Events, at, Events, at + 1, Tail - at);
+            Times[at] = time;
+            Events[at] = evt;
+            Tail++;
+        }
+
+        private void MakeRoom()
+        {
+            if (Head > Times.Length / 2)
+            {
+                var n = Tail - Head;
+                Array.Copy(Times, Head, Times, 0, n);
+                Array.Copy(Events, Head, Events, 0, n);
+                Head = 0;
+                Tail = n;
+            }
+            else
+            {
+                Array.Resize(ref Times, Times.Length * 2);
+                Array.Resize(ref Events, Events.Length * 2);
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using EdgeStream.Engine.TestHost;
+
+namespace EdgeStream.Tests.Engine;
+
+/// <summary>
+/// A stream-service child process (the EdgeStream.Engine.TestHost program) that a test can command on
+/// stdin, watch on stdout and kill with SIGKILL.
+/// </summary>
+internal sealed class EngineHostProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly SemaphoreSlim _lineArrived = new(0);
+
+    private EngineHostProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                _lines.Enqueue(e.Data);
+                _lineArrived.Release();
+            }
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                _lines.Enqueue("stderr: " + e.Data);
+            }
+        };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public bool HasExited => _process.HasExited;
+
+    public static EngineHostProcess Start(string log, string checkpoints, string output, int partitionCount, string partitions, int paceMs, bool exitWhenEnded, int checkpointMs = 40)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "EdgeStream.Engine.TestHost.dll");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[]
+        {
+            dll, "--log", log, "--checkpoints", checkpoints, "--out", output,
+            "--partition-count", partitionCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--partitions", partitions, "--pace-ms", paceMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--checkpoint-ms", checkpointMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        if (exitWhenEnded)
+        {
+            psi.ArgumentList.Add("--exit-when-ended");
+        }
+
+        return new EngineHostProcess(Process.Start(psi) ?? throw new InvalidOperationException("could not start the engine host"));
+    }
+
+    public async Task SendAsync(string command)
+    {
+        await _process.StandardInput.WriteLineAsync(command);
+        await _process.StandardInput.FlushAsync();
+    }
+
+    /// <summary>Waits until the process has printed a line matching <paramref name="predicate"/>.</summary>
+    public async Task WaitForLineAsync(Func<string, bool> predicate, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (!_lines.Any(predicate))
+        {
+            if (_process.HasExited && !_lines.Any(predicate))
+            {
+                // Drain what the reader threads still hold before giving up.
+                await _process.WaitForExitAsync(cts.Token);
+                if (_lines.Any(predicate))
+                {
+                    return;
+                }
+
+                throw new InvalidOperationException($"engine host exited ({_process.ExitCode}) without printing the expected line; output:\n{string.Join('\n', _lines)}");
+            }
+
+            try
+            {
+                await _lineArrived.WaitAsync(TimeSpan.FromMilliseconds(50), cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"no expected line within {timeout}; output:\n{string.Join('\n', _lines)}");
+            }
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: no finally blocks, no flush, no final checkpoint.</summary>
+    public async Task KillNineAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+        _lineArrived.Dispose();
+    }
+}
+
+/// <summary>Temp folders of a run: the log, checkpoint stores, outputs; deleted on dispose.</summary>
+internal sealed class EngineRunFolders : IDisposable
+{
+    private EngineRunFolders(string root)
+    {
+        Root = root;
+        Log = Path.Combine(root, "log");
+        Directory.CreateDirectory(Log);
+    }
+
+    public string Root { get; }
+
+    public string Log { get; }
+
+    public static EngineRunFolders Create(string name) =>
+        new(Path.Combine(Path.GetTempPath(), $"engine-{name}-{Guid.NewGuid():N}"));
+
+    /// <summary>A file path under the run's root.</summary>
+    public string File(string name) => Path.Combine(Root, name);
+
+    /// <summary>A new checkpoint folder under the run's root.</summary>
+    public string CheckpointFolder(string name)
+    {
+        var path = Path.Combine(Root, name);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    /// <summary>
+    /// Writes a run's log: events of several sources, delivered shuffled within the out-of-orderness
+    /// bound, every twentieth twice, and every 997th some 3,000 events late (beyond the allowed
+    /// lateness); spread over partitions by key.
+    /// </summary>
+    public void WriteLog(int seed, int events, int partitions)
+    {
+        var shuffled = TestData.ShuffleWithinBound(TestData.Generate(seed, events, keys: 1_500, sources: 6, maxStepUs: 1_000), 50_000, seed + 1);
+        var deferred = new Dictionary<int, CountEvent>();
+        var delivered = new List<CountEvent>(shuffled.Count + (shuffled.Count / 20));
+        for (var i = 0; i < shuffled.Count; i++)
+        {
+            if (i % 997 == 5 && i + 3_000 < shuffled.Count)
+            {
+                deferred[i + 3_000] = shuffled[i];
+            }
+            else
+            {
+                delivered.Add(shuffled[i]);
+                if (i % 20 == 0)
+                {
+                    delivered.Add(shuffled[i]);
+                }
+            }
+
+            if (deferred.Remove(i, out var late))
+            {
+                delivered.Add(late);
+            }
+        }
+
+        for (var p = 0; p < partitions; p++)
+        {
+            FileLog.Write(Log, p, delivered.Where(e => TestData.PartitionOf(e.Key, partitions) == p).Select(e => (e.KeyBytes(), e.ValueBytes())));
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
