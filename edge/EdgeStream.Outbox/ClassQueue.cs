@@ -94,6 +94,9 @@ internal sealed class ClassQueue
         return true;
     }
 
+    /// <summary>Every live batch.</summary>
+    public IEnumerable<RecordInfo> All() => _entries.Values;
+
     /// <summary>Sequences of the live batches in <paramref name="segmentId"/>.</summary>
     public List<ulong> InSegment(ulong segmentId) =>
         _entries.Values.Where(e => e.SegmentId == segmentId).Select(e => e.Sequence).ToList();

@@ -15,6 +15,9 @@ public sealed partial class Outbox
     private readonly List<RecordInfo> _groupEvents = [];
     private int _readCount;
     private int _eventCount;
+    private Exception? _failureSinceFlush;
+    private bool _indexBroken;
+    private long _lastIndexReopen;
 
     /// <inheritdoc/>
     public ValueTask AppendReadsAsync(ReadOnlyMemory<TagRead> reads, CancellationToken cancellationToken)
@@ -246,8 +249,10 @@ public sealed partial class Outbox
                 CreatedUs = created,
                 Reads = new ArraySegment<TagRead>(_readBuffer, 0, count),
             };
-            _groupReads.Add(_readsLog.Append(seq, created, count, w => BatchCodec.Encode(batch, w)));
+            // The sequence is used up even if the append fails: bytes of a failed write may still
+            // reach the disk, and two records must never share a sequence.
             Interlocked.Increment(ref _nextSeq);
+            _groupReads.Add(_readsLog.Append(seq, created, count, w => BatchCodec.Encode(batch, w)));
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
@@ -286,8 +291,8 @@ public sealed partial class Outbox
                 CreatedUs = created,
                 Events = new ArraySegment<PresenceEvent>(_eventBuffer, 0, count),
             };
-            _groupEvents.Add(_presenceLog.Append(seq, created, count, w => BatchCodec.Encode(batch, w)));
             Interlocked.Increment(ref _nextSeq);
+            _groupEvents.Add(_presenceLog.Append(seq, created, count, w => BatchCodec.Encode(batch, w)));
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
@@ -368,6 +373,21 @@ public sealed partial class Outbox
         }
 
         UpdateIndex();
+        if (reads > 0 || events > 0)
+        {
+            SignalChanged();
+        }
+
+        _failureSinceFlush ??= failure;
+        if (flushes.Count == 0)
+        {
+            return;
+        }
+
+        // A flush succeeds only when no commit since the previous flush failed: the reads appended
+        // before it may have been in any of those groups.
+        failure = _failureSinceFlush;
+        _failureSinceFlush = null;
         foreach (var f in flushes)
         {
             if (failure is null)
@@ -381,16 +401,14 @@ public sealed partial class Outbox
         }
 
         flushes.Clear();
-        if (reads > 0 || events > 0)
-        {
-            SignalChanged();
-        }
     }
 
     private bool CommitClass(SegmentLog log, List<RecordInfo> group, ref Exception? failure)
     {
         if (group.Count == 0)
         {
+            // A failed append already rejected (and reported) its batch; nothing else to write.
+            log.DiscardPending();
             return false;
         }
 
@@ -411,6 +429,7 @@ public sealed partial class Outbox
     private void Reject(DataClass c, long n, string reason, Exception ex)
     {
         _lastError = ex.Message;
+        _failureSinceFlush ??= ex;
         if (reason == "write_error")
         {
             _metrics?.CommitFailed();
@@ -448,6 +467,12 @@ public sealed partial class Outbox
             _unindexedRemovals.Add(seq);
         }
 
+        if (_index.Broken || _indexBroken)
+        {
+            ReopenIndex();
+            return;
+        }
+
         if (_unindexed.Count == 0 && _unindexedRemovals.Count == 0)
         {
             return;
@@ -461,10 +486,52 @@ public sealed partial class Outbox
         }
         catch (Exception ex)
         {
-            // The segment logs already hold the data: the index catches up at the next commit, and
-            // recovery re-indexes from the last position the index recorded.
+            // The segment logs already hold the data: the index is reopened and rewritten from
+            // memory, and recovery re-indexes from the last position the index recorded.
+            _indexBroken = true;
             _lastError = ex.Message;
-            _logger.LogWarning("Outbox index update failed ({Error}); {Pending} changes will be retried.", ex.Message, _unindexed.Count + _unindexedRemovals.Count);
+            _logger.LogWarning("Outbox index update failed ({Error}); it will be reopened and rewritten.", ex.Message);
+        }
+    }
+
+    private void ReopenIndex()
+    {
+        var now = _time.GetTimestamp();
+        if (_lastIndexReopen != 0 && _time.GetElapsedTime(_lastIndexReopen, now) < IndexReopenInterval)
+        {
+            return;
+        }
+
+        _lastIndexReopen = now;
+        try
+        {
+            _index.Dispose();
+        }
+        catch (Exception)
+        {
+            // The instance is being thrown away; its files are as the last good write left them.
+        }
+
+        try
+        {
+            _index = OutboxIndex.Open(_storage, m => _logger.LogWarning("Outbox index: {Message}", m), out _);
+            List<RecordInfo> live;
+            lock (_gate)
+            {
+                live = [.. _readsQueue.All(), .. _presenceQueue.All()];
+            }
+
+            _index.Rewrite(live, IndexedThrough(), _nextSeq);
+            _unindexed.Clear();
+            _unindexedRemovals.Clear();
+            _indexBroken = false;
+            _logger.LogInformation("Outbox index reopened and rewritten ({Batches} batches waiting).", live.Count);
+        }
+        catch (Exception ex)
+        {
+            _indexBroken = true;
+            _lastError = ex.Message;
+            _logger.LogWarning("Outbox index could not be reopened yet ({Error}); retrying in {Interval}.", ex.Message, IndexReopenInterval);
         }
     }
 

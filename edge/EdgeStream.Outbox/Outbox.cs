@@ -17,6 +17,7 @@ namespace EdgeStream.Outbox;
 public sealed partial class Outbox : IOutboxWriter, IAsyncDisposable
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan IndexReopenInterval = TimeSpan.FromSeconds(2);
 
     private readonly OutboxOptions _options;
     private readonly IOutboxStorage _storage;
@@ -26,7 +27,7 @@ public sealed partial class Outbox : IOutboxWriter, IAsyncDisposable
     private readonly Channel<IngestItem> _ingest;
     private readonly SegmentLog _readsLog;
     private readonly SegmentLog _presenceLog;
-    private readonly OutboxIndex _index;
+    private OutboxIndex _index;
     private readonly object _gate = new();
     private readonly ClassQueue _readsQueue = new();
     private readonly ClassQueue _presenceQueue = new();

@@ -15,23 +15,29 @@ internal sealed class OutboxIndex : IDisposable
     public const string DataFile = "index.db";
     public const string LogFile = "index-log.db";
 
-    private readonly Stream _data;
-    private readonly Stream _log;
+    private readonly GuardedStream _data;
+    private readonly GuardedStream _log;
     private readonly LiteDatabase _db;
     private readonly ILiteCollection<BsonDocument> _batches;
     private readonly ILiteCollection<BsonDocument> _state;
 
     private OutboxIndex(Stream data, Stream log)
     {
-        _data = data;
-        _log = log;
-        _db = new LiteDatabase(data, new BsonMapper(), log);
+        _data = new GuardedStream(data);
+        _log = new GuardedStream(log);
+        _db = new LiteDatabase(_data, new BsonMapper(), _log);
         _batches = _db.GetCollection("batches", BsonAutoId.Int64);
         _state = _db.GetCollection("state", BsonAutoId.ObjectId);
     }
 
     /// <summary>True when the index could not be opened and was started afresh.</summary>
     public bool WasRebuilt { get; private init; }
+
+    /// <summary>True once a write to the index files failed; this instance must be discarded and the index reopened.</summary>
+    public bool Broken => _data.Failed || _log.Failed;
+
+    /// <summary>The write error that broke the index.</summary>
+    public Exception? Failure => _data.Failure ?? _log.Failure;
 
     /// <summary>Opens the index and loads it; a damaged index is deleted and rebuilt empty.</summary>
     public static OutboxIndex Open(IOutboxStorage storage, Action<string> warn, out List<RecordInfo> entries)
@@ -104,11 +110,17 @@ internal sealed class OutboxIndex : IDisposable
         IReadOnlyList<RecordInfo> added,
         IReadOnlyList<ulong> removed,
         IReadOnlyList<(DataClass Class, ulong Segment, long Offset)> indexedThrough,
-        ulong nextSequence)
+        ulong nextSequence,
+        bool replaceAll = false)
     {
         _db.BeginTrans();
         try
         {
+            if (replaceAll)
+            {
+                _batches.DeleteAll();
+            }
+
             foreach (var r in added)
             {
                 _batches.Upsert(new BsonDocument
@@ -141,6 +153,21 @@ internal sealed class OutboxIndex : IDisposable
             _db.Rollback();
             throw;
         }
+
+        if (Broken)
+        {
+            throw new IOException($"The outbox index could not be written: {Failure?.Message}", Failure);
+        }
+    }
+
+    /// <summary>Replaces the whole index with <paramref name="live"/> (after the index was reopened from a frozen file).</summary>
+    public void Rewrite(
+        IReadOnlyList<RecordInfo> live,
+        IReadOnlyList<(DataClass Class, ulong Segment, long Offset)> indexedThrough,
+        ulong nextSequence)
+    {
+        // One transaction: a crash in between must not leave the state without its batches.
+        Apply(live, [], indexedThrough, nextSequence, replaceAll: true);
     }
 
     private static string StateId(DataClass c) => c == DataClass.Reads ? "log-reads" : "log-presence";

@@ -36,6 +36,7 @@ internal sealed class SegmentLog : IDisposable
     private ulong _activeId;
     private long _activeEnd;
     private bool _activeHasRecords;
+    private Exception? _groupFailure;
 
     public SegmentLog(IOutboxStorage storage, DataClass dataClass, long segmentBytes)
     {
@@ -176,17 +177,28 @@ internal sealed class SegmentLog : IDisposable
 
     /// <summary>
     /// Adds a record to the pending group. The caller encodes the payload into <paramref name="encode"/>'s buffer.
-    /// Returns where the record will be once <see cref="Commit"/> succeeds.
+    /// Returns where the record will be once <see cref="Commit"/> succeeds. On an exception the record
+    /// is not in the group (and, when a segment roll failed, the group will fail its commit).
     /// </summary>
     public RecordInfo Append(ulong sequence, long createdUs, int count, Action<IBufferWriter<byte>> encode)
     {
         var headerAt = _pending.WrittenCount;
-        _pending.GetSpan(HeaderBytes)[..HeaderBytes].Clear();
-        _pending.Advance(HeaderBytes);
-        encode(_pending);
+        try
+        {
+            _pending.GetSpan(HeaderBytes)[..HeaderBytes].Clear();
+            _pending.Advance(HeaderBytes);
+            encode(_pending);
+        }
+        catch
+        {
+            TruncatePending(headerAt);
+            throw;
+        }
+
         var payloadLength = _pending.WrittenCount - headerAt - HeaderBytes;
         if (payloadLength > WireLimits.MaxPayloadBytes)
         {
+            TruncatePending(headerAt);
             throw new InvalidOperationException($"Encoded batch of {payloadLength} bytes exceeds the wire limit.");
         }
 
@@ -203,23 +215,31 @@ internal sealed class SegmentLog : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(header[32..], Crc32C.Compute(payload));
         BinaryPrimitives.WriteUInt32LittleEndian(header[36..], Crc32C.Compute(header[..36]));
 
-        // Roll before this record when it would overflow a segment that already holds records;
-        // records of one group may then span two segments, each written and synced in Commit.
+        // A record that would overflow a segment holding records starts a new segment. What the
+        // group already holds is written to the old segment first; the group's commit then syncs
+        // the new one. If any of that fails, the record is dropped and the whole group fails.
         var recordBytes = HeaderBytes + payloadLength;
-        if (_activeHasRecords && _activeEnd + headerAt + recordBytes > _segmentBytes && headerAt == 0)
+        if ((_activeHasRecords || headerAt > 0) && _activeEnd + headerAt + recordBytes > _segmentBytes)
         {
-            Roll(sequence);
-        }
-        else if (headerAt > 0 && _activeEnd + headerAt + recordBytes > _segmentBytes)
-        {
-            // Flush what precedes this record into the current segment first.
-            var before = _pending.WrittenSpan[..headerAt].ToArray();
-            var rest = _pending.WrittenSpan[headerAt..].ToArray();
-            _pending.ResetWrittenCount();
-            _pending.Write(before);
-            WritePending();
-            _pending.Write(rest);
-            Roll(sequence);
+            var record = _pending.WrittenSpan[headerAt..].ToArray();
+            TruncatePending(headerAt);
+            try
+            {
+                if (headerAt > 0)
+                {
+                    WritePending();
+                }
+
+                Roll(sequence);
+            }
+            catch (Exception ex)
+            {
+                _groupFailure ??= ex;
+                _pending.ResetWrittenCount();
+                throw;
+            }
+
+            _pending.Write(record);
             headerAt = 0;
         }
 
@@ -227,9 +247,20 @@ internal sealed class SegmentLog : IDisposable
         return new RecordInfo(sequence, Class, _activeId, _activeEnd + headerAt, payloadLength, count, createdUs);
     }
 
-    /// <summary>Writes and syncs the pending group. On failure the segment is cut back to its last synced end.</summary>
+    /// <summary>
+    /// Writes and syncs the pending group. On failure the segment is cut back to its last synced
+    /// end and the exception is rethrown; a failure earlier in the group (a segment roll) is rethrown here too.
+    /// </summary>
     public void Commit()
     {
+        var earlier = _groupFailure;
+        _groupFailure = null;
+        if (earlier is not null)
+        {
+            _pending.ResetWrittenCount();
+            throw new IOException($"Writing the group failed: {earlier.Message}", earlier);
+        }
+
         if (_pending.WrittenCount == 0)
         {
             return;
@@ -239,7 +270,23 @@ internal sealed class SegmentLog : IDisposable
     }
 
     /// <summary>Drops the pending group after a failed commit elsewhere.</summary>
-    public void DiscardPending() => _pending.ResetWrittenCount();
+    public void DiscardPending()
+    {
+        _pending.ResetWrittenCount();
+        _groupFailure = null;
+    }
+
+    private void TruncatePending(int length)
+    {
+        if (length == _pending.WrittenCount)
+        {
+            return;
+        }
+
+        var keep = _pending.WrittenSpan[..length].ToArray();
+        _pending.ResetWrittenCount();
+        _pending.Write(keep);
+    }
 
     private void WritePending()
     {

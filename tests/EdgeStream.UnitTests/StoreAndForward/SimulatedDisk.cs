@@ -7,7 +7,8 @@ namespace EdgeStream.Tests.StoreAndForward;
 /// become durable only when the stream is flushed (fsync). <see cref="PowerCut"/> throws away every
 /// write not yet flushed (optionally keeping an in-order prefix of them, as a disk that got part of
 /// the way), and from the armed crash point on every operation fails, as the machine is off.
-/// Also models a full disk with <see cref="QuotaBytes"/>.
+/// Reads keep working (the files are as the last write left them); writes, syncs, creating and
+/// deleting files fail once the power is off. Also models a full disk with <see cref="QuotaBytes"/>.
 /// </summary>
 internal sealed class SimulatedDisk : IOutboxStorage
 {
@@ -92,7 +93,6 @@ internal sealed class SimulatedDisk : IOutboxStorage
     {
         lock (_gate)
         {
-            ThrowIfOff();
             return _files.TryGetValue(name, out var f)
                 ? new SimStream(this, f, writable: false)
                 : throw new FileNotFoundException($"No file {name}.");
@@ -261,7 +261,6 @@ internal sealed class SimulatedDisk : IOutboxStorage
             {
                 lock (disk._gate)
                 {
-                    disk.ThrowIfOff();
                     return file.Length;
                 }
             }
@@ -289,7 +288,6 @@ internal sealed class SimulatedDisk : IOutboxStorage
         {
             lock (disk._gate)
             {
-                disk.ThrowIfOff();
                 var n = file.Read(_position, buffer);
                 _position += n;
                 return n;

@@ -1,0 +1,62 @@
+using EdgeStream.Contracts;
+using Microsoft.Extensions.Logging;
+using static EdgeStream.Tests.StoreAndForward.OutboxTestKit;
+
+namespace EdgeStream.Tests.StoreAndForward;
+
+/// <summary>
+/// A full disk: the writes that do not fit are refused with a clear error (and counted), the writer
+/// keeps running, everything accepted before stays, and writing resumes once there is space.
+/// </summary>
+[Trait("Capability", "StoreAndForward")]
+public sealed class DiskFullTests
+{
+    [Fact]
+    public async Task A_full_disk_refuses_new_reads_with_a_clear_error_keeps_running_and_loses_nothing_accepted()
+    {
+        var disk = new SimulatedDisk { QuotaBytes = 400 * 1024 };
+        var log = new ListLogger();
+        var accepted = new List<long>();
+        long next = 0;
+        var options = SmallOptions();
+        await using (var outbox = Outbox.Outbox.Open(options, disk, log))
+        {
+            IOException? refused = null;
+            for (var i = 0; i < 1000 && refused is null; i++)
+            {
+                var reads = Reads(next, 200);
+                next += 200;
+                await outbox.AppendReadsAsync(reads, default);
+                try
+                {
+                    await outbox.FlushAsync(default);
+                    accepted.AddRange(reads.Select(IdOf));
+                }
+                catch (IOException ex)
+                {
+                    refused = ex;
+                }
+            }
+
+            Assert.NotNull(refused);
+            Assert.Contains("No space left on device", refused.Message, StringComparison.Ordinal);
+            Assert.True(outbox.IsRunning, "the writer must keep running");
+            Assert.Contains("No space left on device", outbox.LastError, StringComparison.Ordinal);
+            Assert.True(outbox.DroppedReads >= 200, "refused reads are counted");
+            Assert.True(log.Contains(LogLevel.Error, "not accepted"), "and logged");
+            Assert.True(accepted.Count > 1000, "the disk held a good number of reads first");
+
+            // Space comes back (the uplink drained, an operator cleaned up): writing resumes.
+            disk.QuotaBytes = null;
+            var after = Reads(next, 50);
+            await outbox.AppendReadsAsync(after, default);
+            await outbox.FlushAsync(default);
+            accepted.AddRange(after.Select(IdOf));
+            Assert.Null(outbox.LastError);
+        }
+
+        await using var reopened = Outbox.Outbox.Open(options, disk, log);
+        var waiting = Pending(reopened, DataClass.Reads).SelectMany(b => b.Reads).Select(IdOf).ToHashSet();
+        Assert.All(accepted, id => Assert.Contains(id, waiting));
+    }
+}
