@@ -30,6 +30,15 @@ public sealed class OutboxMetrics
         _bytesPublished = meter.CreateCounter<long>("edgestream_edge_uplink_bytes_total", description: "Batch payload bytes the broker acknowledged.");
     }
 
+    /// <summary>Publishes zero-valued drop series for both classes, so dashboards see them before the first drop.</summary>
+    public void SeedZeroSeries()
+    {
+        foreach (var c in new[] { DataClass.Reads, DataClass.Presence })
+        {
+            _dropped.Add(0, new KeyValuePair<string, object?>("class", ClassLabel(c)), new KeyValuePair<string, object?>("reason", "overflow"));
+        }
+    }
+
     /// <summary>The meter the instruments live on.</summary>
     public Meter Meter { get; }
 
