@@ -19,18 +19,32 @@ public sealed partial class Outbox
     private bool _indexBroken;
     private long _lastIndexReopen;
 
+    /// <summary>Most records in one queued item: bounds the queue's memory at capacity × this.</summary>
+    public const int MaxItemRecords = 512;
+
     /// <inheritdoc/>
     public ValueTask AppendReadsAsync(ReadOnlyMemory<TagRead> reads, CancellationToken cancellationToken)
     {
-        if (reads.IsEmpty)
+        while (!reads.IsEmpty)
         {
-            return ValueTask.CompletedTask;
+            var n = Math.Min(reads.Length, MaxItemRecords);
+            var copy = ArrayPool<TagRead>.Shared.Rent(n);
+            reads.Span[..n].CopyTo(copy);
+            var item = new IngestItem(copy, null, n, null);
+            reads = reads[n..];
+            if (!_ingest.Writer.TryWrite(item))
+            {
+                return reads.IsEmpty ? WriteSlowAsync(item, cancellationToken) : AppendRestAsync(item, reads, cancellationToken);
+            }
         }
 
-        var copy = ArrayPool<TagRead>.Shared.Rent(reads.Length);
-        reads.Span.CopyTo(copy);
-        var item = new IngestItem(copy, null, reads.Length, null);
-        return _ingest.Writer.TryWrite(item) ? ValueTask.CompletedTask : WriteSlowAsync(item, cancellationToken);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask AppendRestAsync(IngestItem item, ReadOnlyMemory<TagRead> rest, CancellationToken cancellationToken)
+    {
+        await WriteSlowAsync(item, cancellationToken).ConfigureAwait(false);
+        await AppendReadsAsync(rest, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -41,10 +55,23 @@ public sealed partial class Outbox
             return ValueTask.CompletedTask;
         }
 
+        if (events.Length > MaxItemRecords)
+        {
+            return AppendEventsInChunksAsync(events, cancellationToken);
+        }
+
         var copy = ArrayPool<PresenceEvent>.Shared.Rent(events.Length);
         events.Span.CopyTo(copy);
         var item = new IngestItem(null, copy, events.Length, null);
         return _ingest.Writer.TryWrite(item) ? ValueTask.CompletedTask : WriteSlowAsync(item, cancellationToken);
+    }
+
+    private async ValueTask AppendEventsInChunksAsync(ReadOnlyMemory<PresenceEvent> events, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < events.Length; i += MaxItemRecords)
+        {
+            await AppendEventsAsync(events.Slice(i, Math.Min(MaxItemRecords, events.Length - i)), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc/>

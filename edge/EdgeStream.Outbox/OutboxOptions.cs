@@ -39,8 +39,11 @@ public sealed record OutboxOptions
     /// <summary>Size of one segment file: the unit in which disk space is reclaimed. Key <c>outbox-segment-bytes</c>.</summary>
     public long SegmentBytes { get; init; } = 16L * 1024 * 1024;
 
-    /// <summary>Appends (groups of reads) that may wait for the writer before producers are made to wait. Key <c>outbox-ingest-capacity</c>.</summary>
-    public int IngestCapacity { get; init; } = 1024;
+    /// <summary>
+    /// Queued appends (of up to <see cref="Outbox.MaxItemRecords"/> records each) that may wait for the
+    /// writer before producers are made to wait. Key <c>outbox-ingest-capacity</c>.
+    /// </summary>
+    public int IngestCapacity { get; init; } = 256;
 
     /// <summary>Raw reads: big batches, dropped first.</summary>
     public DataClassOptions Reads { get; init; } = new() { MaxBatchRecords = 2000, DropOrder = 0 };

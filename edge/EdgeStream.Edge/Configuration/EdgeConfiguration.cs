@@ -37,7 +37,7 @@ public static class EdgeConfiguration
         ["outbox-max-age"] = "oldest data kept, e.g. 14d (default 14d)",
         ["outbox-commit-interval"] = "longest delay before appended reads are synced, e.g. 100ms (default 100ms)",
         ["outbox-segment-bytes"] = "segment file size, e.g. 16MB (default 16MB)",
-        ["outbox-ingest-capacity"] = "appends queued for the writer before readers wait (default 1024)",
+        ["outbox-ingest-capacity"] = "appends (of up to 512 reads) queued for the writer before readers wait (default 256)",
         ["outbox-reads-batch-records"] = "reads per batch at most (default 2000)",
         ["outbox-presence-batch-records"] = "presence events per batch at most (default 500)",
         ["uplink-bandwidth"] = "upload cap in bytes/s, e.g. 64KB (default none)",
