@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace EdgeStream.Outbox.Storage;
 
 /// <summary>The outbox's files in one directory on the gateway's disk.</summary>
@@ -54,6 +56,35 @@ public sealed class FileOutboxStorage : IOutboxStorage
     }
 
     /// <inheritdoc/>
+    public void SyncDirectory()
+    {
+        // A new file's directory entry is only durable once the directory itself is synced
+        // (ext4, f2fs); .NET has no API for that, so it goes to the C library on Linux.
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var fd = NativeMethods.open(_dir, NativeMethods.ORdOnly | NativeMethods.ODirectory);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open directory {_dir} to sync it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (NativeMethods.fsync(fd) != 0)
+            {
+                throw new IOException($"Cannot sync directory {_dir} (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = NativeMethods.close(fd);
+        }
+    }
+
+    /// <inheritdoc/>
     public long? AvailableBytes
     {
         get
@@ -68,4 +99,22 @@ public sealed class FileOutboxStorage : IOutboxStorage
             }
         }
     }
+}
+
+internal static class NativeMethods
+{
+    public const int ORdOnly = 0;
+    public const int ODirectory = 0x10000; // same value on x64, arm64 and arm (asm-generic)
+
+    [DllImport("libc", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int open(string path, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int fsync(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int close(int fd);
 }

@@ -31,6 +31,9 @@ public interface IOutboxStorage
     /// <summary>Makes everything written to <paramref name="stream"/> durable (fsync).</summary>
     void Sync(Stream stream);
 
+    /// <summary>Makes the creation of new files durable (fsync of the directory), so a synced file cannot vanish in a power cut.</summary>
+    void SyncDirectory();
+
     /// <summary>Bytes free on the volume, or null when unknown.</summary>
     long? AvailableBytes { get; }
 }

@@ -173,6 +173,8 @@ internal sealed class SegmentLog : IDisposable
         {
             _active.SetLength(_activeEnd);
         }
+
+        _storage.SyncDirectory();
     }
 
     /// <summary>
@@ -326,6 +328,7 @@ internal sealed class SegmentLog : IDisposable
         try
         {
             next.SetLength(0);
+            _storage.SyncDirectory();
         }
         catch
         {

@@ -17,6 +17,9 @@ public sealed class Uplink_DeliversEveryAcceptedReadOnce_InProcessBroker
         await using var cloud = await BatchCollector.StartAsync(broker.Uri);
         await using var edge = new EdgeUnderTest(broker.Uri);
 
+        // Connected first: batches sealed before a connection are backlog and would be interleaved with live ones.
+        await Wait.Until(() => edge.Uplink.IsConnected, "connected");
+
         const int total = 20_000;
         for (var i = 0; i < total; i += 250)
         {
@@ -35,7 +38,7 @@ public sealed class Uplink_DeliversEveryAcceptedReadOnce_InProcessBroker
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.All(batches, b => Assert.Equal("gw-it-01", b.GatewayId));
 
-        // Sequences: unique, and in order on a steady link.
+        // Sequences: unique, and in order on a steady link (everything is on the live lane).
         var seqs = batches.Select(b => b.Sequence).ToList();
         Assert.Equal(seqs.Order(), seqs);
         await Wait.Until(() => cloud.Status.TryGetValue("gw-it-01", out var s) && s.Contains("\"online\"", StringComparison.Ordinal), "retained status online");

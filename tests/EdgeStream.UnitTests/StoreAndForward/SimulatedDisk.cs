@@ -127,6 +127,16 @@ internal sealed class SimulatedDisk : IOutboxStorage
 
     public void Sync(Stream stream) => stream.Flush();
 
+    // File creation and deletion are modelled as durable at once (a journaling file system's
+    // metadata); the directory sync still counts as an operation a power cut can hit.
+    public void SyncDirectory()
+    {
+        lock (_gate)
+        {
+            Tick();
+        }
+    }
+
     public long? AvailableBytes => QuotaBytes is { } q ? Math.Max(0, q - UsedBytes) : null;
 
     private void Tick()
