@@ -135,7 +135,6 @@ public sealed class MqttUplink
             }
 
             everConnected = true;
-            _connected = true;
             _logger.LogInformation("Uplink connected to {Broker} as {ClientId}; {Batches} batches waiting.", Redacted(_options.Broker), _options.EffectiveClientId, _outbox.BufferedBatches);
             try
             {
@@ -192,6 +191,7 @@ public sealed class MqttUplink
         // Everything sealed up to now is backlog (replayed in order); anything newer is live.
         var boundary = _outbox.LastSequence;
         var lanes = new Lanes(boundary);
+        _connected = true;
         try
         {
             while (true)
