@@ -252,7 +252,19 @@ public sealed partial class Outbox : IOutboxWriter, IAsyncDisposable
             }
         }
 
-        index.Apply(added, removed, IndexedThrough(), _nextSeq);
+        try
+        {
+            index.Apply(added, removed, IndexedThrough(), _nextSeq);
+        }
+        catch (Exception ex) when (ex is IOException or LiteDB.LiteException)
+        {
+            // A full disk must not keep the daemon from starting: the logs hold everything, and the
+            // writer reopens and rewrites the index once it can be written.
+            _logger.LogWarning("Outbox recovery: the index could not be updated ({Error}); it will be rewritten later.", ex.Message);
+            _unindexed.AddRange(added);
+            _unindexedRemovals.AddRange(removed);
+            _indexBroken = true;
+        }
         if (added.Count > 0 || removed.Count > 0 || _readsQueue.Batches + _presenceQueue.Batches > 0)
         {
             _logger.LogInformation(

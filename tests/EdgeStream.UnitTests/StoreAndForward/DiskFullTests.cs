@@ -59,4 +59,24 @@ public sealed class DiskFullTests
         var waiting = Pending(reopened, DataClass.Reads).SelectMany(b => b.Reads).Select(IdOf).ToHashSet();
         Assert.All(accepted, id => Assert.Contains(id, waiting));
     }
+
+    [Fact]
+    public async Task The_outbox_opens_on_a_full_disk_and_serves_what_it_holds()
+    {
+        var disk = new SimulatedDisk();
+        var options = SmallOptions();
+        await using (var outbox = Outbox.Outbox.Open(options, disk, new ListLogger()))
+        {
+            await outbox.AppendReadsAsync(Reads(0, 1000), default);
+            await outbox.FlushAsync(default);
+        }
+
+        // Not one more byte fits.
+        disk.QuotaBytes = disk.UsedBytes;
+        var log = new ListLogger();
+        await using var reopened = Outbox.Outbox.Open(options, disk, log);
+        var ids = Pending(reopened, DataClass.Reads).SelectMany(b => b.Reads).Select(IdOf).ToList();
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => (long)i), ids);
+        Assert.True(reopened.IsRunning);
+    }
 }
