@@ -1,0 +1,153 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using EdgeStream.Edge.Configuration;
+using EdgeStream.Edge.Metrics;
+using EdgeStream.Edge.Pipeline;
+using EdgeStream.Edge.Readers;
+using EdgeStream.Outbox;
+using EdgeStream.Outbox.Storage;
+using EdgeStream.Outbox.Uplink;
+using EdgeStream.Readers;
+
+namespace EdgeStream.Edge.Hosting;
+
+/// <summary>The <c>run</c> command: composes readers → read stage → outbox → uplink on the Generic Host, with <c>/healthz</c> and <c>/metrics</c>.</summary>
+public static class EdgeHost
+{
+    /// <summary>The meter every edge instrument lives on.</summary>
+    public const string MeterName = "EdgeStream.Edge";
+
+    /// <summary>
+    /// Device drivers for <c>llrp://</c> and <c>serial://</c> readers. This build has the built-in
+    /// <c>sim://</c> reader only; with EdgeStream.Readers' drivers this is <c>ReaderDrivers.Create</c>.
+    /// </summary>
+    private static readonly Func<string, string, ILoggerFactory, IReaderDriver>? DeviceDrivers = null;
+
+    /// <summary>Runs the daemon until SIGTERM/SIGINT. Returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        EdgeOptions options;
+        try
+        {
+            options = EdgeConfiguration.Load(args, Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+                .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal));
+        }
+        catch (OptionsException ex)
+        {
+            await stderr.WriteLineAsync($"edgestream-edge: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Host.UseSystemd();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.UseUrls($"http://{options.Http}");
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+
+        // Start-up work that can fail on bad configuration runs before the host, so the message names the key.
+        using var loggerFactory = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
+        var time = TimeProvider.System;
+        var meter = new Meter(MeterName);
+        var exporter = new PrometheusExporter(meter);
+        var metrics = new OutboxMetrics(meter);
+        metrics.SeedZeroSeries();
+
+        var factory = new DeviceReaderDriverFactory(new BuiltInReaderDriverFactory(time), DeviceDrivers, loggerFactory);
+        var drivers = new List<IReaderDriver>();
+        for (var i = 0; i < options.Readers.Count; i++)
+        {
+            var uri = options.Readers[i];
+            try
+            {
+                drivers.Add(factory.Create(uri, ReaderIds.For(uri, i)));
+            }
+            catch (ArgumentException ex)
+            {
+                await stderr.WriteLineAsync($"edgestream-edge: Configuration key 'reader': {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
+        }
+
+        if (drivers.Select(d => d.ReaderId).Distinct(StringComparer.Ordinal).Count() != drivers.Count)
+        {
+            await stderr.WriteLineAsync("edgestream-edge: Configuration key 'reader': two readers have the same id; give each an id=NAME.").ConfigureAwait(false);
+            return 2;
+        }
+
+        Outbox.Outbox outbox;
+        try
+        {
+            outbox = Outbox.Outbox.Open(options.Outbox, new FileOutboxStorage(options.DataDir), loggerFactory.CreateLogger<Outbox.Outbox>(), metrics, time);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"edgestream-edge: Configuration key 'data-dir': cannot open the outbox in '{options.DataDir}': {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        var uplink = new MqttUplink(options.Uplink, outbox, loggerFactory.CreateLogger<MqttUplink>(), metrics, time);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(time);
+        services.AddSingleton(metrics);
+        services.AddSingleton(exporter);
+        services.AddSingleton(outbox);
+        services.AddSingleton<IOutboxWriter>(outbox);
+        services.AddSingleton(uplink);
+        services.AddSingleton<IReadStage, RawReadsStage>();
+        services.AddSingleton<OutboxReadSink>();
+        services.AddSingleton<IReadOnlyList<IReaderDriver>>(drivers);
+
+        // Stopped in reverse order: readers first, then the final commit, then the uplink (which says offline).
+        services.AddHostedService<UplinkHost>();
+        services.AddHostedService<OutboxShutdown>();
+        services.AddHostedService<ReaderHost>();
+
+        await using var app = builder.Build();
+        app.MapGet("/metrics", (PrometheusExporter e) => Results.Text(e.Scrape(), PrometheusExporter.ContentType));
+        app.MapGet("/healthz", (Outbox.Outbox o, MqttUplink u) => Health(o, u));
+
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            await stderr.WriteLineAsync($"edgestream-edge: Configuration key 'http': cannot listen on {options.Http}: {ex.Message}").ConfigureAwait(false);
+            await outbox.DisposeAsync().ConfigureAwait(false);
+            return 1;
+        }
+
+        foreach (var url in app.Urls)
+        {
+            await stdout.WriteLineAsync($"edgestream-edge: gateway {options.GatewayId} listening on {url} (/healthz, /metrics)").ConfigureAwait(false);
+        }
+
+        await stdout.FlushAsync().ConfigureAwait(false);
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        exporter.Dispose();
+        meter.Dispose();
+        return 0;
+    }
+
+    private static IResult Health(Outbox.Outbox outbox, MqttUplink uplink)
+    {
+        var error = outbox.LastError;
+        var healthy = outbox.IsRunning && error is null;
+        var body =
+            $"{{\"status\":\"{(healthy ? "ok" : "degraded")}\"," +
+            $"\"uplinkConnected\":{(uplink.IsConnected ? "true" : "false")}," +
+            $"\"bufferedReads\":{outbox.BufferedReads},\"bufferedEvents\":{outbox.BufferedEvents}," +
+            $"\"bufferBytes\":{outbox.BufferBytes},\"oldestAgeSeconds\":{outbox.OldestAge.TotalSeconds:F1}," +
+            $"\"lastError\":{(error is null ? "null" : JsonSerializer.Serialize(error))}}}";
+
+        // Degraded storage is a 503 so monitoring sees it; an unreachable broker is normal on mobile links and stays 200.
+        return Results.Text(body, "application/json", statusCode: healthy ? 200 : 503);
+    }
+}
