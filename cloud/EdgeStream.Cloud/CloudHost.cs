@@ -109,6 +109,10 @@ public static class CloudHost
     {
         var traffic = services.GetRequiredService<GatewayTraffic>();
         var gateways = services.GetRequiredService<GatewayDirectory>();
+
+        // MQTT client ids are the gateway's to choose; learn which gateway a client speaks for from
+        // what it publishes, so connection events can be attributed to it.
+        var gatewayOfClient = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         server.InterceptingPublishAsync += e =>
         {
             if (e.ClientId is null or "")
@@ -116,23 +120,32 @@ public static class CloudHost
                 return Task.CompletedTask; // the broker's own messages (retained replays)
             }
 
-            traffic.Handle(e.ClientId, e.ApplicationMessage.Topic, e.ApplicationMessage.Payload);
+            var topic = e.ApplicationMessage.Topic;
+            if (traffic.Handle(e.ClientId, topic, e.ApplicationMessage.Payload) == TrafficOutcome.Accepted
+                && EdgeStream.Contracts.Topics.TryParse(topic, out var gatewayId, out _))
+            {
+                gatewayOfClient[e.ClientId] = gatewayId;
+            }
+
             return Task.CompletedTask;
         };
         server.ClientConnectedAsync += e =>
         {
-            if (EdgeStream.Contracts.Topics.IsValidGatewayId(e.ClientId))
+            if (gatewayOfClient.TryGetValue(e.ClientId, out var gatewayId))
             {
-                gateways.OnConnected(e.ClientId);
+                gateways.OnConnected(gatewayId);
             }
 
             return Task.CompletedTask;
         };
         server.ClientDisconnectedAsync += e =>
         {
-            gateways.OnDisconnected(e.ClientId);
+            if (gatewayOfClient.TryGetValue(e.ClientId, out var gatewayId))
+            {
+                gateways.OnDisconnected(gatewayId);
+            }
+
             return Task.CompletedTask;
         };
     }
-
 }

@@ -4,6 +4,8 @@ using System.Text.Json;
 using EdgeStream.Contracts;
 using EdgeStream.Outbox;
 using EdgeStream.Outbox.Uplink;
+using EdgeStream.Windowing;
+using Microsoft.Extensions.Configuration;
 
 namespace EdgeStream.Edge.Configuration;
 
@@ -48,7 +50,11 @@ public static class EdgeConfiguration
         ["uplink-retry-max"] = "longest reconnect delay (default 1m)",
         ["uplink-breaker-failures"] = "failed connects that open the circuit (default 5)",
         ["uplink-breaker-duration"] = "how long the circuit stays open (default 1m)",
+        [WindowingKey] = "config file only: an object with zones (reader, antenna → zone) and windowing settings (docs/windowing.md); without it, raw reads are uploaded unwindowed",
     };
+
+    /// <summary>The config-file key holding the windowing section.</summary>
+    public const string WindowingKey = "windowing";
 
     /// <summary>Reads the sources and validates the result.</summary>
     /// <exception cref="OptionsException">A key is missing, unknown or out of range.</exception>
@@ -64,6 +70,11 @@ public static class EdgeConfiguration
         }
 
         // Rising precedence; a list (reader) comes whole from the highest source that has it.
+        if (cli.ContainsKey(WindowingKey) || env.ContainsKey(WindowingKey))
+        {
+            throw new OptionsException(WindowingKey, "is a JSON object and can only be given in the config file (--config FILE).");
+        }
+
         var merged = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var source in new[] { file, env, cli })
         {
@@ -73,7 +84,27 @@ public static class EdgeConfiguration
             }
         }
 
-        return Build(merged);
+        var options = Build(merged);
+        return configPath is not null && file.ContainsKey(WindowingKey)
+            ? options with { Windowing = LoadWindowing(configPath) }
+            : options;
+    }
+
+    private static WindowingOptions LoadWindowing(string path)
+    {
+        try
+        {
+            var configuration = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(path), optional: false).Build();
+            return WindowingOptions.Load(configuration.GetSection(WindowingKey));
+        }
+        catch (WindowingOptionsException ex)
+        {
+            throw new OptionsException(ex.Key.Replace("Windowing", WindowingKey, StringComparison.OrdinalIgnoreCase), ex.Message);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            throw new OptionsException(WindowingKey, $"in '{path}': {ex.Message}");
+        }
     }
 
     private static EdgeOptions Build(Dictionary<string, List<string>> v)
@@ -242,6 +273,17 @@ public static class EdgeConfiguration
                 if (p.Name == "config")
                 {
                     throw new OptionsException("config", "a config file cannot name another config file.");
+                }
+
+                if (p.Name == WindowingKey)
+                {
+                    if (p.Value.ValueKind != JsonValueKind.Object)
+                    {
+                        throw new OptionsException(WindowingKey, $"in '{path}' must be a JSON object (docs/windowing.md).");
+                    }
+
+                    d[WindowingKey] = [path];
+                    continue;
                 }
 
                 var values = p.Value.ValueKind == JsonValueKind.Array ? p.Value.EnumerateArray().ToList() : [p.Value];

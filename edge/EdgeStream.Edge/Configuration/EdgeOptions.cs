@@ -1,6 +1,7 @@
 using System.Net;
 using EdgeStream.Outbox;
 using EdgeStream.Outbox.Uplink;
+using EdgeStream.Windowing;
 
 namespace EdgeStream.Edge.Configuration;
 
@@ -24,4 +25,7 @@ public sealed record EdgeOptions
 
     /// <summary>Uplink settings.</summary>
     public required UplinkOptions Uplink { get; init; }
+
+    /// <summary>Windowing (zones, dedupe, arbitration), or null to upload raw reads unwindowed. Key <c>windowing</c> (config file only).</summary>
+    public WindowingOptions? Windowing { get; init; }
 }

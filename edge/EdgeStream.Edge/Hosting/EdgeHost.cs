@@ -100,13 +100,29 @@ public static class EdgeHost
         services.AddSingleton(outbox);
         services.AddSingleton<IOutboxWriter>(outbox);
         services.AddSingleton(uplink);
-        services.AddSingleton<IReadStage, RawReadsStage>();
+        if (options.Windowing is { } windowing)
+        {
+            services.AddSingleton(windowing);
+            services.AddSingleton<WindowingStage>();
+            services.AddSingleton<IReadStage>(sp => sp.GetRequiredService<WindowingStage>());
+        }
+        else
+        {
+            services.AddSingleton<IReadStage, RawReadsStage>();
+        }
+
         services.AddSingleton<OutboxReadSink>();
         services.AddSingleton<IReadOnlyList<IReaderDriver>>(drivers);
 
         // Stopped in reverse order: readers first, then the final commit, then the uplink (which says offline).
         services.AddHostedService<UplinkHost>();
         services.AddHostedService<OutboxShutdown>();
+        if (options.Windowing is not null)
+        {
+            // Between readers and the final commit: drains and flushes windowing after readers stop.
+            services.AddHostedService(sp => sp.GetRequiredService<WindowingStage>());
+        }
+
         services.AddHostedService<ReaderHost>();
 
         await using var app = builder.Build();

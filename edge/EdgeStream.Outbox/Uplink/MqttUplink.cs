@@ -295,8 +295,14 @@ public sealed class MqttUplink
                 .Build(),
             cancellationToken);
 
-    private string StatusPayload(bool online) =>
-        $"{{\"gatewayId\":\"{_options.GatewayId}\",\"state\":\"{(online ? "online" : "offline")}\",\"timeUs\":{EventTimes.NowUs(_time)}}}";
+    private byte[] StatusPayload(bool online) => new GatewayStatus
+    {
+        GatewayId = _options.GatewayId,
+        Online = online,
+        TimeUs = EventTimes.NowUs(_time),
+        BufferReads = _outbox.BufferedReads,
+        BufferBytes = _outbox.BufferBytes,
+    }.ToJson();
 
     private MqttClientOptions BuildClientOptions()
     {
@@ -310,7 +316,7 @@ public sealed class MqttUplink
             .WithKeepAlivePeriod(_options.KeepAlive)
             .WithTimeout(_options.Timeout)
             .WithWillTopic(_statusTopic)
-            .WithWillPayload(Encoding.UTF8.GetBytes($"{{\"gatewayId\":\"{_options.GatewayId}\",\"state\":\"offline\"}}"))
+            .WithWillPayload(new GatewayStatus { GatewayId = _options.GatewayId, Online = false }.ToJson())
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillRetain(true);
 

@@ -55,9 +55,9 @@ public sealed class Daemon_ExposesMetricsAndHealth_AndSaysOfflineOnStop : IDispo
         Assert.Equal(200, status);
         Assert.Contains("\"status\":\"ok\"", body, StringComparison.Ordinal);
         Assert.Contains("\"uplinkConnected\":true", body, StringComparison.Ordinal);
-        await Wait.Until(() => cloud.Status.TryGetValue("gw-metrics", out var s) && s.Contains("\"online\"", StringComparison.Ordinal), "retained online status");
+        await Wait.Until(() => cloud.Status.TryGetValue("gw-metrics", out var s) && EdgeStream.Contracts.GatewayStatus.TryParse(System.Text.Encoding.UTF8.GetBytes(s), out var st) && st!.Online, "retained online status");
 
         Assert.Equal(0, await daemon.StopAsync());
-        await Wait.Until(() => cloud.Status.TryGetValue("gw-metrics", out var s) && s.Contains("\"offline\"", StringComparison.Ordinal), "offline status after a clean stop");
+        await Wait.Until(() => cloud.Status.TryGetValue("gw-metrics", out var s) && EdgeStream.Contracts.GatewayStatus.TryParse(System.Text.Encoding.UTF8.GetBytes(s), out var st) && !st!.Online, "offline status after a clean stop");
     }
 }

@@ -41,6 +41,6 @@ public sealed class Uplink_DeliversEveryAcceptedReadOnce_InProcessBroker
         // Sequences: unique, and in order on a steady link (everything is on the live lane).
         var seqs = batches.Select(b => b.Sequence).ToList();
         Assert.Equal(seqs.Order(), seqs);
-        await Wait.Until(() => cloud.Status.TryGetValue("gw-it-01", out var s) && s.Contains("\"online\"", StringComparison.Ordinal), "retained status online");
+        await Wait.Until(() => cloud.Status.TryGetValue("gw-it-01", out var s) && EdgeStream.Contracts.GatewayStatus.TryParse(System.Text.Encoding.UTF8.GetBytes(s), out var st) && st!.Online, "retained status online");
     }
 }

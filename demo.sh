@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# EdgeStream demo: emulated LLRP reader → edge daemon → cloud service → portal.
+# Sets up what it needs, prints the portal URL, runs until Ctrl-C / SIGTERM, and stops every
+# process it started. Environment: PORTAL_PORT (default 8080), MQTT_PORT (default 1883).
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+state="$root/.demo"
+portal_port=${PORTAL_PORT:-8080}
+mqtt_port=${MQTT_PORT:-1883}
+
+./scripts/setup.sh
+echo "demo: building…" >&2
+dotnet build EdgeStream.sln -c Release -v q -nologo --no-restore >&2
+
+bin_cloud="$root/cloud/EdgeStream.Cloud/bin/Release/net10.0/edgestream-cloud.dll"
+bin_edge="$root/edge/EdgeStream.Edge/bin/Release/net10.0/edgestream-edge.dll"
+bin_emu="$root/hardware/EdgeStream.Emulators/bin/Release/net10.0/edgestream-emulator.dll"
+
+rm -rf "$state/logs"
+mkdir -p "$state/logs" "$state/cloud" "$state/edge"
+pids=()
+stopping=0
+cleanup() {
+  [ "$stopping" -eq 1 ] && return
+  stopping=1
+  echo >&2
+  echo "demo: stopping…" >&2
+  # Stop in data-flow order so nothing is left mid-flight: readers, then edge (flushes its buffer), then cloud.
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "demo: stopped; logs in $state/logs" >&2
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# wait_line FILE REGEX: waits until FILE has a line matching REGEX and prints the first match.
+wait_line() {
+  for _ in $(seq 1 600); do
+    if line=$(grep -m1 -E "$2" "$1" 2>/dev/null); then echo "$line"; return 0; fi
+    sleep 0.1
+  done
+  echo "demo: timed out waiting for '$2' in $1:" >&2
+  tail -20 "$1" >&2
+  return 1
+}
+
+dotnet "$bin_cloud" --urls "http://127.0.0.1:$portal_port" --mqtt "127.0.0.1:$mqtt_port" --data-dir "$state/cloud" \
+  >"$state/logs/cloud.log" 2>&1 &
+pids=($!)
+portal=$(wait_line "$state/logs/cloud.log" '^cloud: portal ' | awk '{print $3}')
+mqtt=$(wait_line "$state/logs/cloud.log" '^cloud: mqtt ' | awk '{print $3}')
+
+dotnet "$bin_emu" llrp --scenario "$root/hardware/scenarios/demo-hospital.json" --port 0 --loop \
+  >"$state/logs/reader.log" 2>&1 &
+pids+=($!)
+reader=$(wait_line "$state/logs/reader.log" '^listening llrp ' | awk '{print $3}')
+
+dotnet "$bin_edge" run --config "$root/hardware/scenarios/demo-hospital.edge.json" \
+  --gateway-id demo-ward-1 --reader "llrp://$reader" --broker "mqtt://$mqtt" \
+  --data-dir "$state/edge" --http 127.0.0.1:0 \
+  >"$state/logs/edge.log" 2>&1 &
+pids+=($!)
+
+echo
+echo "EdgeStream demo is running."
+echo "  portal:  $portal"
+echo "  reader:  llrp://$reader (emulated, scenario hardware/scenarios/demo-hospital.json)"
+echo "  broker:  mqtt://$mqtt"
+echo "  logs:    $state/logs/"
+echo "Press Ctrl-C to stop."
+# Wait until a child dies or a signal arrives; a dead child ends the demo with its log shown.
+while :; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "demo: a process exited unexpectedly; see $state/logs/" >&2
+      tail -5 "$state"/logs/*.log >&2
+      exit 1
+    fi
+  done
+  sleep 1 &
+  wait $! || true
+done
