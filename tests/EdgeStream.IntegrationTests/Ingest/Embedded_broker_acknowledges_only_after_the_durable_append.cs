@@ -31,8 +31,8 @@ public sealed class Embedded_broker_acknowledges_only_after_the_durable_append
         Assert.False(h.Pipeline.HasSeen("gw-a", 2));
 
         // 3. The gateway reconnects and sends the batch again: it is appended once.
-        await client.ConnectAsync(h.ClientOptions("gw-a").Build());
-        var again = await client.PublishAsync(TestBatches.BatchMessage(TestBatches.Reads("gw-a", 2, 4)));
+        using var reconnected = await h.ConnectAsync("gw-a");
+        var again = await reconnected.PublishAsync(TestBatches.BatchMessage(TestBatches.Reads("gw-a", 2, 4)));
         Assert.Equal(MqttClientPublishReasonCode.Success, again.ReasonCode);
         Assert.Equal(8, await h.LogEndAsync());
         Assert.True(h.Pipeline.HasSeen("gw-a", 2));
