@@ -45,17 +45,30 @@ internal sealed class DedupeStore : IDisposable
     /// <summary>Bytes cut from a torn journal tail at open.</summary>
     public long RecoveredTruncatedBytes { get; private set; }
 
-    public static DedupeStore Open(string directory, int maxGaps)
+    /// <summary>Loads the journal (a torn tail is ignored); call <see cref="StartJournal"/> before use.</summary>
+    public static DedupeStore Load(string directory, int maxGaps)
     {
         Directory.CreateDirectory(directory);
         var store = new DedupeStore(Path.Combine(directory, "dedupe.journal"), maxGaps);
         Journal.ReadAll(store._path, MaxEntryBytes, store.Replay);
-
-        // Start each run from a compact snapshot: the journal then holds one entry per range.
-        Journal.WriteAtomic(store._path, store.Snapshot());
-        store._journal = Journal.Open(store._path, MaxEntryBytes, _ => { }, out var truncated);
-        store.RecoveredTruncatedBytes = truncated;
         return store;
+    }
+
+    /// <summary>Marks a batch found complete in the log during recovery (made durable by <see cref="StartJournal"/>).</summary>
+    public void MarkRecovered(string gatewayId, ulong sequence)
+    {
+        lock (_lock)
+        {
+            Add(gatewayId, sequence, sequence);
+        }
+    }
+
+    /// <summary>Writes a compact snapshot of what is known (one entry per range) and opens the journal for appends.</summary>
+    public void StartJournal()
+    {
+        Journal.WriteAtomic(_path, Snapshot());
+        _journal = Journal.Open(_path, MaxEntryBytes, _ => { }, out var truncated);
+        RecoveredTruncatedBytes = truncated;
     }
 
     /// <summary>

@@ -24,6 +24,16 @@ public sealed record IngestOptions
     /// </summary>
     public int MaxDedupeGapsPerGateway { get; init; } = 10_000;
 
+    /// <summary>
+    /// Records per partition read back from the end of the log at open to find batches appended just
+    /// before a crash whose dedupe marks were not yet durable (0 turns this off). It must exceed the
+    /// records that can be in flight at once.
+    /// </summary>
+    public int DedupeRecoveryRecordsPerPartition { get; init; } = 200_000;
+
+    /// <summary>How long reading that tail may take before start-up fails.</summary>
+    public TimeSpan DedupeRecoveryTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
     public void Validate()
     {
@@ -45,6 +55,16 @@ public sealed record IngestOptions
         if (MaxDeadLetterBytes < 2L * (MaxDeadLetterPayloadBytes + 4096))
         {
             throw new ArgumentException($"IngestOptions.MaxDeadLetterBytes {MaxDeadLetterBytes} must hold at least two dead letters of MaxDeadLetterPayloadBytes.", nameof(MaxDeadLetterBytes));
+        }
+
+        if (DedupeRecoveryRecordsPerPartition < 0)
+        {
+            throw new ArgumentException($"IngestOptions.DedupeRecoveryRecordsPerPartition {DedupeRecoveryRecordsPerPartition} must be 0 (off) or positive.", nameof(DedupeRecoveryRecordsPerPartition));
+        }
+
+        if (DedupeRecoveryTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"IngestOptions.DedupeRecoveryTimeout {DedupeRecoveryTimeout} must be positive.", nameof(DedupeRecoveryTimeout));
         }
 
         if (MaxDedupeGapsPerGateway is < 1 or > 10_000_000)

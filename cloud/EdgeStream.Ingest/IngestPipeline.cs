@@ -57,15 +57,34 @@ public sealed partial class IngestPipeline : IDisposable
     /// <summary>Where refused payloads are kept.</summary>
     public DeadLetterStore DeadLetters { get; }
 
-    /// <summary>Opens the pipeline's durable state in <see cref="IngestOptions.StateDirectory"/>.</summary>
+    /// <summary>Batches found complete in the log tail at open whose dedupe marks had not been made durable before a crash.</summary>
+    public int RecoveredBatches { get; private init; }
+
+    /// <summary>
+    /// Opens the pipeline's durable state in <see cref="IngestOptions.StateDirectory"/>, first reading the
+    /// log's tail to recover dedupe marks a crash may have cut off.
+    /// </summary>
     /// <exception cref="ArgumentException">Invalid options; the message names the key.</exception>
-    public static IngestPipeline Open(IngestOptions options, IEventLog log, IngestMetrics? metrics = null, ILogger<IngestPipeline>? logger = null, TimeProvider? clock = null)
+    public static async Task<IngestPipeline> OpenAsync(IngestOptions options, IEventLog log, IngestMetrics? metrics = null, ILogger<IngestPipeline>? logger = null, TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
         metrics ??= new IngestMetrics();
-        var dedupe = DedupeStore.Open(Path.Combine(options.StateDirectory, "dedupe"), options.MaxDedupeGapsPerGateway);
+        var dedupe = DedupeStore.Load(Path.Combine(options.StateDirectory, "dedupe"), options.MaxDedupeGapsPerGateway);
+        var recovered = options.DedupeRecoveryRecordsPerPartition == 0
+            ? 0
+            : await DedupeRecovery.RunAsync(log, dedupe, options.DedupeRecoveryRecordsPerPartition, options.DedupeRecoveryTimeout, cancellationToken);
+        dedupe.StartJournal();
         var deadLetters = DeadLetterStore.Open(Path.Combine(options.StateDirectory, "deadletters"), options.MaxDeadLetterPayloadBytes, options.MaxDeadLetterBytes, metrics.DeadLettersEvicted);
-        return new IngestPipeline(options, log, dedupe, deadLetters, metrics, logger ?? (ILogger)NullLogger.Instance, clock ?? TimeProvider.System);
+        var pipeline = new IngestPipeline(options, log, dedupe, deadLetters, metrics, logger ?? (ILogger)NullLogger.Instance, clock ?? TimeProvider.System)
+        {
+            RecoveredBatches = recovered,
+        };
+        if (recovered > 0)
+        {
+            LogRecovered(pipeline._logger, recovered);
+        }
+
+        return pipeline;
     }
 
     /// <summary>True when the batch (gateway, sequence) has been appended.</summary>
@@ -188,14 +207,14 @@ public sealed partial class IngestPipeline : IDisposable
                 {
                     var read = batch.Reads[i];
                     keyLength = read.Epc.CopyTo(buffer.AsSpan(pos));
-                    valueLength = LogRecordCodec.EncodeRead(batch.GatewayId, batch.Sequence, i, read, buffer.AsSpan(pos + keyLength));
+                    valueLength = LogRecordCodec.EncodeRead(batch.GatewayId, batch.Sequence, i, count, read, buffer.AsSpan(pos + keyLength));
                     time = read.EventTimeUs;
                 }
                 else
                 {
                     var presence = batch.Events[i];
                     keyLength = presence.Epc.CopyTo(buffer.AsSpan(pos));
-                    valueLength = LogRecordCodec.EncodePresence(batch.GatewayId, batch.Sequence, i, presence, buffer.AsSpan(pos + keyLength));
+                    valueLength = LogRecordCodec.EncodePresence(batch.GatewayId, batch.Sequence, i, count, presence, buffer.AsSpan(pos + keyLength));
                     time = presence.EventTimeUs;
                 }
 
@@ -243,6 +262,9 @@ public sealed partial class IngestPipeline : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettered a message from gateway {GatewayId} on {Topic}: {Reason} ({Detail})")]
     private static partial void LogDeadLetter(ILogger logger, string gatewayId, string topic, string reason, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovered the dedupe marks of {Count} batches appended just before the last crash")]
+    private static partial void LogRecovered(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped redelivered batch {Sequence} of gateway {GatewayId}")]
     private static partial void LogDuplicate(ILogger logger, string gatewayId, ulong sequence);

@@ -13,7 +13,7 @@ if (args.Length != 4 || !int.TryParse(args[1], out var port))
 
 var dir = args[0];
 await using var log = EmbeddedEventLog.Open(new EmbeddedLogOptions { Directory = Path.Combine(dir, "log"), Partitions = 4 });
-using var pipeline = IngestPipeline.Open(new IngestOptions { StateDirectory = Path.Combine(dir, "ingest") }, log);
+using var pipeline = await IngestPipeline.OpenAsync(new IngestOptions { StateDirectory = Path.Combine(dir, "ingest") }, log);
 var credentials = new GatewayCredentialStore([new GatewayCredential { GatewayId = args[2], PasswordHash = GatewayPasswords.Hash(args[3], 1000) }]);
 using var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
     .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(IPAddress.Loopback).WithDefaultEndpointPort(port)

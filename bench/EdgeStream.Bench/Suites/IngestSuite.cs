@@ -101,7 +101,7 @@ public sealed class IngestSuite : IBenchmarkSuite
 
     private static async Task<double> MqttIngestAsync(IEventLog log, string stateDir)
     {
-        using var pipeline = IngestPipeline.Open(new IngestOptions { StateDirectory = stateDir }, log);
+        using var pipeline = await IngestPipeline.OpenAsync(new IngestOptions { StateDirectory = stateDir }, log);
         var hash = GatewayPasswords.Hash("bench", 1000);
         var credentials = new GatewayCredentialStore(Enumerable.Range(0, Gateways).Select(i => new GatewayCredential { GatewayId = $"gw-{i}", PasswordHash = hash }));
         var port = FreePort();
@@ -273,7 +273,7 @@ public sealed class IngestSuite : IBenchmarkSuite
         var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
         return batch.Reads.Select((r, i) =>
         {
-            var len = LogRecordCodec.EncodeRead(batch.GatewayId, batch.Sequence, i, r, buffer);
+            var len = LogRecordCodec.EncodeRead(batch.GatewayId, batch.Sequence, i, n, r, buffer);
             return new LogMessage(r.Epc.ToArray(), buffer.AsSpan(0, len).ToArray(), r.EventTimeUs);
         }).ToList();
     }

@@ -7,10 +7,11 @@ namespace EdgeStream.Contracts.Wire;
 /// <param name="GatewayId">The gateway that sent it.</param>
 /// <param name="Sequence">The gateway's batch sequence number.</param>
 /// <param name="Index">The record's position in that batch: (gateway, sequence, index) identifies it, so a consumer can drop an exact duplicate.</param>
+/// <param name="BatchCount">How many records the batch has, so a reader of the log can tell a whole batch from part of one.</param>
 /// <param name="Class">Whether <see cref="Read"/> or <see cref="Presence"/> is set.</param>
 /// <param name="Read">The read, when <see cref="Class"/> is <see cref="DataClass.Reads"/>.</param>
 /// <param name="Presence">The presence event, when <see cref="Class"/> is <see cref="DataClass.Presence"/>.</param>
-public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Index, DataClass Class, TagRead Read, PresenceEvent Presence)
+public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Index, int BatchCount, DataClass Class, TagRead Read, PresenceEvent Presence)
 {
     /// <summary>The tag.</summary>
     public Epc Epc => Class == DataClass.Reads ? Read.Epc : Presence.Epc;
@@ -23,7 +24,7 @@ public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Ind
 /// The value of one event-log record (the key is the EPC's bytes, the log timestamp the event time).
 /// Version 1, documented in <c>docs/ingest.md</c>:
 /// <code>
-/// version:u8=1  class:u8 (1 read, 2 presence)  gatewayId:str  sequence:varint  index:varint  eventTimeUs:zigzag  epc:(bits:varint, bytes)
+/// version:u8=1  class:u8 (1 read, 2 presence)  gatewayId:str  sequence:varint  index:varint  batchCount:varint  eventTimeUs:zigzag  epc:(bits:varint, bytes)
 /// read:     readerId:str  antenna:varint  rssi:zigzag  source:u8  seenCount:varint  operator:(u8 0|1, str)
 /// presence: kind:u8  zone:str  fromZone:(u8 0|1, str)  readCount:varint  peakRssi:zigzag  meanRssi:zigzag
 /// </code>
@@ -35,13 +36,13 @@ public static class LogRecordCodec
     public const byte Version = 1;
 
     /// <summary>An upper bound of one encoded record, for sizing buffers.</summary>
-    public const int MaxEncodedBytes = 2 + (3 + Topics.MaxGatewayIdLength) + 10 + 5 + 10 + (2 + (Epc.MaxBits / 8)) + (3 * (2 + WireLimits.MaxStringBytes)) + 2 + 5 + 5 + 3 + 10;
+    public const int MaxEncodedBytes = 2 + (3 + Topics.MaxGatewayIdLength) + 10 + 5 + 5 + 10 + (2 + (Epc.MaxBits / 8)) + (3 * (2 + WireLimits.MaxStringBytes)) + 2 + 5 + 5 + 3 + 10;
 
     /// <summary>Encodes a read; returns the bytes written.</summary>
-    public static int EncodeRead(string gatewayId, ulong sequence, int index, in TagRead read, Span<byte> destination)
+    public static int EncodeRead(string gatewayId, ulong sequence, int index, int batchCount, in TagRead read, Span<byte> destination)
     {
         var w = new SpanWriter(destination);
-        Header(ref w, DataClass.Reads, gatewayId, sequence, index, read.EventTimeUs, read.Epc);
+        Header(ref w, DataClass.Reads, gatewayId, sequence, index, batchCount, read.EventTimeUs, read.Epc);
         w.String(read.ReaderId);
         w.VarUInt(read.Antenna);
         w.VarInt(read.RssiCentiDbm);
@@ -52,10 +53,10 @@ public static class LogRecordCodec
     }
 
     /// <summary>Encodes a presence event; returns the bytes written.</summary>
-    public static int EncodePresence(string gatewayId, ulong sequence, int index, in PresenceEvent presence, Span<byte> destination)
+    public static int EncodePresence(string gatewayId, ulong sequence, int index, int batchCount, in PresenceEvent presence, Span<byte> destination)
     {
         var w = new SpanWriter(destination);
-        Header(ref w, DataClass.Presence, gatewayId, sequence, index, presence.EventTimeUs, presence.Epc);
+        Header(ref w, DataClass.Presence, gatewayId, sequence, index, batchCount, presence.EventTimeUs, presence.Epc);
         w.Byte((byte)presence.Kind);
         w.String(presence.Zone);
         w.OptionalString(presence.FromZone);
@@ -80,11 +81,12 @@ public static class LogRecordCodec
         var gatewayId = r.String();
         var sequence = r.VarUInt();
         var index = r.VarUInt();
+        var batchCount = r.VarUInt();
         var time = r.VarInt();
         var bits = r.VarUInt();
-        if (bits is 0 or > Epc.MaxBits || index > int.MaxValue)
+        if (bits is 0 or > Epc.MaxBits || index >= batchCount || batchCount > int.MaxValue)
         {
-            throw new WireFormatException(WireError.Malformed, "Log record has an invalid EPC length or index.");
+            throw new WireFormatException(WireError.Malformed, "Log record has an invalid EPC length, index or batch count.");
         }
 
         var epc = Epc.FromBytes(r.Bytes((int)(bits + 7) >> 3), (int)bits);
@@ -102,7 +104,7 @@ public static class LogRecordCodec
                 throw new WireFormatException(WireError.Malformed, "Log record read has a field out of range.");
             }
 
-            entry = new LogEntry(gatewayId, sequence, (int)index, dataClass, new TagRead
+            entry = new LogEntry(gatewayId, sequence, (int)index, (int)batchCount, dataClass, new TagRead
             {
                 Epc = epc,
                 ReaderId = reader,
@@ -127,7 +129,7 @@ public static class LogRecordCodec
                 throw new WireFormatException(WireError.Malformed, "Log record presence event has a field out of range.");
             }
 
-            entry = new LogEntry(gatewayId, sequence, (int)index, dataClass, default, new PresenceEvent
+            entry = new LogEntry(gatewayId, sequence, (int)index, (int)batchCount, dataClass, default, new PresenceEvent
             {
                 Epc = epc,
                 Kind = kind,
@@ -152,13 +154,14 @@ public static class LogRecordCodec
         return entry;
     }
 
-    private static void Header(ref SpanWriter w, DataClass dataClass, string gatewayId, ulong sequence, int index, long time, Epc epc)
+    private static void Header(ref SpanWriter w, DataClass dataClass, string gatewayId, ulong sequence, int index, int batchCount, long time, Epc epc)
     {
         w.Byte(Version);
         w.Byte((byte)dataClass);
         w.String(gatewayId);
         w.VarUInt(sequence);
         w.VarUInt((ulong)index);
+        w.VarUInt((ulong)batchCount);
         w.VarInt(time);
         w.VarUInt((ulong)epc.BitLength);
         w.Position += epc.CopyTo(w.Remaining);

@@ -16,7 +16,7 @@ public sealed class External_broker_ingest_acknowledges_after_append_and_resumes
         using var dir = new TempDirectory();
         await using var log = EmbeddedEventLog.Open(new EmbeddedLogOptions { Directory = Path.Combine(dir.Path, "log"), Partitions = 4 });
         var flaky = new FlakyLog(log);
-        var pipeline = IngestPipeline.Open(new IngestOptions { StateDirectory = Path.Combine(dir.Path, "ingest") }, flaky);
+        var pipeline = await IngestPipeline.OpenAsync(new IngestOptions { StateDirectory = Path.Combine(dir.Path, "ingest") }, flaky);
         var options = ExternalBrokerOptions.Parse($"mqtt://127.0.0.1:{mosquitto.Port}") with { ClientId = "cloud-ingest-test" };
 
         using var gateway = new MqttClientFactory().CreateMqttClient();

@@ -133,7 +133,7 @@ internal sealed class EmbeddedBrokerHarness : IAsyncDisposable
         var hash = GatewayPasswords.Hash(Password, iterations: 1000);
         h.Credentials = new GatewayCredentialStore(credentials ?? gateways.Select(g => new GatewayCredential { GatewayId = g, PasswordHash = hash }));
         IEventLog log = wrapLog is null ? h.Log : wrapLog(h.Log);
-        h.Pipeline = IngestPipeline.Open(new IngestOptions { StateDirectory = Path.Combine(h._dir.Path, "ingest") }, log);
+        h.Pipeline = await IngestPipeline.OpenAsync(new IngestOptions { StateDirectory = Path.Combine(h._dir.Path, "ingest") }, log);
         h.Port = Net.FreePort();
         var builder = new MqttServerFactory().CreateServerOptionsBuilder()
             .WithDefaultEndpoint()

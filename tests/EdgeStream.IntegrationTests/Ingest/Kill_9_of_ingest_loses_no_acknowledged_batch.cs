@@ -93,9 +93,10 @@ public sealed class Kill_9_of_ingest_loses_no_acknowledged_batch
             }
         }
 
-        // A second copy can only come from the batch in flight when the process died (appended, killed
-        // before its dedupe mark was durable, sent again); records carry (gateway, sequence, index) so
-        // consumers drop it. Resending an acknowledged batch never adds a copy.
+        // A second copy can only come from the batch in flight when the process died, and only if the
+        // kill cut its append between partitions (part durable, part not): it is then not marked as
+        // seen at restart, so its resend is appended whole. Records carry (gateway, sequence, index),
+        // so consumers drop such copies. Resending an acknowledged batch never adds a copy.
         var duplicated = records.Where(kv => kv.Value > 1).Select(kv => kv.Key.Seq).ToHashSet();
         Assert.Subset(inFlightAtKill, duplicated);
         Assert.All(records.Values, n => Assert.InRange(n, 1, 2));

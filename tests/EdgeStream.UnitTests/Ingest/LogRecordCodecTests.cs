@@ -13,14 +13,14 @@ public sealed class LogRecordCodecTests
         var batch = Batches.Reads("gw-1", 77, 3);
         for (var i = 0; i < 3; i++)
         {
-            var n = LogRecordCodec.EncodeRead("gw-1", 77, i, batch.Reads[i], buffer);
+            var n = LogRecordCodec.EncodeRead("gw-1", 77, i, 3, batch.Reads[i], buffer);
             var entry = LogRecordCodec.Decode(buffer.AsSpan(0, n));
-            Assert.Equal(new LogEntry("gw-1", 77, i, DataClass.Reads, batch.Reads[i], default), entry);
+            Assert.Equal(new LogEntry("gw-1", 77, i, 3, DataClass.Reads, batch.Reads[i], default), entry);
             Assert.Equal(batch.Reads[i].Epc, entry.Epc);
         }
 
         var presence = Batches.Presence("gw-1", 78).Events[0];
-        var m = LogRecordCodec.EncodePresence("gw-1", 78, 0, presence, buffer);
+        var m = LogRecordCodec.EncodePresence("gw-1", 78, 0, 1, presence, buffer);
         var decoded = LogRecordCodec.Decode(buffer.AsSpan(0, m));
         Assert.Equal(presence, decoded.Presence);
         Assert.Equal(presence.EventTimeUs, decoded.EventTimeUs);
@@ -41,7 +41,7 @@ public sealed class LogRecordCodecTests
             OperatorId = longName,
         };
         var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
-        var n = LogRecordCodec.EncodeRead(new string('g', Topics.MaxGatewayIdLength), ulong.MaxValue, int.MaxValue, read, buffer);
+        var n = LogRecordCodec.EncodeRead(new string('g', Topics.MaxGatewayIdLength), ulong.MaxValue, int.MaxValue - 1, int.MaxValue, read, buffer);
         Assert.Equal(read, LogRecordCodec.Decode(buffer.AsSpan(0, n)).Read);
     }
 
@@ -49,7 +49,7 @@ public sealed class LogRecordCodecTests
     public void Damaged_records_throw_wire_format_errors_only()
     {
         var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
-        var n = LogRecordCodec.EncodeRead("gw-1", 1, 0, Batches.Reads("gw-1", 1, 1).Reads[0], buffer);
+        var n = LogRecordCodec.EncodeRead("gw-1", 1, 0, 1, Batches.Reads("gw-1", 1, 1).Reads[0], buffer);
         var good = buffer.AsSpan(0, n).ToArray();
         var rng = new Random(7);
         for (var i = 0; i < 5000; i++)
