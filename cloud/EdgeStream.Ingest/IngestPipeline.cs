@@ -39,6 +39,7 @@ public sealed partial class IngestPipeline : IDisposable
     private readonly DedupeStore _dedupe;
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
+    private bool _ownsMetrics;
 
     private IngestPipeline(IngestOptions options, IEventLog log, DedupeStore dedupe, DeadLetterStore deadLetters, IngestMetrics metrics, ILogger logger, TimeProvider clock)
     {
@@ -68,6 +69,7 @@ public sealed partial class IngestPipeline : IDisposable
     public static async Task<IngestPipeline> OpenAsync(IngestOptions options, IEventLog log, IngestMetrics? metrics = null, ILogger<IngestPipeline>? logger = null, TimeProvider? clock = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
+        var ownsMetrics = metrics is null;
         metrics ??= new IngestMetrics();
         var dedupe = DedupeStore.Load(Path.Combine(options.StateDirectory, "dedupe"), options.MaxDedupeGapsPerGateway);
         var recovered = options.DedupeRecoveryRecordsPerPartition == 0
@@ -78,6 +80,7 @@ public sealed partial class IngestPipeline : IDisposable
         var pipeline = new IngestPipeline(options, log, dedupe, deadLetters, metrics, logger ?? (ILogger)NullLogger.Instance, clock ?? TimeProvider.System)
         {
             RecoveredBatches = recovered,
+            _ownsMetrics = ownsMetrics,
         };
         if (recovered > 0)
         {
@@ -170,11 +173,15 @@ public sealed partial class IngestPipeline : IDisposable
         return IngestOutcome.Appended;
     }
 
-    /// <summary>Closes the dedupe journal and the dead-letter store (the log belongs to the caller).</summary>
+    /// <summary>Closes the dedupe journal and the dead-letter store (the log, and metrics passed in, belong to the caller).</summary>
     public void Dispose()
     {
         _dedupe.Dispose();
         DeadLetters.Dispose();
+        if (_ownsMetrics)
+        {
+            Metrics.Dispose();
+        }
     }
 
     private async Task AppendAsync(Batch batch, CancellationToken cancellationToken)
