@@ -209,8 +209,13 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
         }
     }
 
-    private void OnAssigned(List<TopicPartition> partitions)
+    private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
     {
+        // The start offsets are handed to the assignment itself: a seek issued after it could race
+        // with librdkafka resolving the committed or reset offset.
+        var start = partitions
+            .Select(tp => new TopicPartitionOffset(tp, tp.Topic == _log.Name && _options.StartOffsetFor?.Invoke(tp.Partition.Value) is { } offset ? new Offset(offset) : Offset.Unset))
+            .ToList();
         var added = partitions.Where(p => p.Topic == _log.Name).Select(p => p.Partition.Value).ToList();
         lock (_assignmentLock)
         {
@@ -221,6 +226,8 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
         {
             _options.OnPartitionsAssigned?.Invoke(added);
         }
+
+        return start;
     }
 
     private void OnRevoked(IEnumerable<TopicPartition> partitions)

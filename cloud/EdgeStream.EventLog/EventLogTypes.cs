@@ -37,6 +37,14 @@ public sealed record LogConsumerOptions
     /// <summary>Where to start without a committed offset.</summary>
     public OffsetReset StartFrom { get; init; } = OffsetReset.Earliest;
 
+    /// <summary>
+    /// Where to start in a partition newly assigned to this member: an offset (for example from the
+    /// stream service's last checkpoint), or null for the group's committed offset (else <see cref="StartFrom"/>).
+    /// Called at assignment, before any record of that partition is returned; race-free, unlike a seek
+    /// right after assignment.
+    /// </summary>
+    public Func<int, long?>? StartOffsetFor { get; init; }
+
     /// <summary>Most records one <c>ConsumeAsync</c> returns.</summary>
     public int MaxBatchRecords { get; init; } = 10_000;
 

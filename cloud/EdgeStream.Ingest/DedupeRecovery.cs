@@ -43,17 +43,8 @@ internal static class DedupeRecovery
             using var consumer = log.CreateConsumer(new LogConsumerOptions
             {
                 GroupId = "edgestream-ingest-recovery-" + Guid.NewGuid().ToString("N"),
-                StartFrom = OffsetReset.Latest,
+                StartOffsetFor = p => from[p],
             });
-            while (consumer.Assignment.Count < n)
-            {
-                await consumer.ConsumeAsync(TimeSpan.FromMilliseconds(100), cts.Token);
-            }
-
-            foreach (var p in remaining)
-            {
-                consumer.Seek(p, from[p]);
-            }
 
             var batches = new Dictionary<(string Gateway, ulong Sequence), (int Count, HashSet<int> Seen)>();
             while (remaining.Count > 0)

@@ -194,7 +194,8 @@ internal sealed class EmbeddedConsumer : IEventLogConsumer
         foreach (var p in acquired)
         {
             var partition = _log.GetPartition(p);
-            var start = _group.GetCommitted(p)
+            var start = _options.StartOffsetFor?.Invoke(p)
+                ?? _group.GetCommitted(p)
                 ?? (_options.StartFrom == OffsetReset.Earliest ? partition.StartOffset : partition.DurableEnd);
             _cursors[p] = new Cursor(partition, start);
         }
