@@ -76,6 +76,10 @@ public sealed class GatewayCredentialStore
 {
     private readonly Dictionary<string, GatewayCredential> _byId;
 
+    // SHA-256 of the last password that passed PBKDF2 per gateway: a reconnect storm of a whole fleet
+    // must not cost one slow hash per connection. Only a password that already verified is accepted.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _verified = new(StringComparer.Ordinal);
+
     /// <summary>Validates and indexes <paramref name="credentials"/>.</summary>
     /// <exception cref="ArgumentException">An entry is invalid; the message names it (e.g. <c>Gateways[2].PasswordHash</c>).</exception>
     public GatewayCredentialStore(IEnumerable<GatewayCredential> credentials)
@@ -132,8 +136,27 @@ public sealed class GatewayCredentialStore
     public bool IsKnown(string gatewayId) => _byId.ContainsKey(gatewayId);
 
     /// <summary>True when the password matches the gateway's hash.</summary>
-    public bool VerifyPassword(string gatewayId, string? password) =>
-        _byId.TryGetValue(gatewayId, out var c) && c.PasswordHash is not null && GatewayPasswords.Verify(c.PasswordHash, password);
+    public bool VerifyPassword(string gatewayId, string? password)
+    {
+        if (password is null || !_byId.TryGetValue(gatewayId, out var c) || c.PasswordHash is null)
+        {
+            return false;
+        }
+
+        var digest = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(password));
+        if (_verified.TryGetValue(gatewayId, out var known) && CryptographicOperations.FixedTimeEquals(known, digest))
+        {
+            return true;
+        }
+
+        if (!GatewayPasswords.Verify(c.PasswordHash, password))
+        {
+            return false;
+        }
+
+        _verified[gatewayId] = digest;
+        return true;
+    }
 
     /// <summary>True when the certificate's SHA-256 thumbprint is the one configured for the gateway.</summary>
     public bool VerifyCertificate(string gatewayId, X509Certificate2? certificate) =>
