@@ -18,13 +18,16 @@ internal sealed class MosquittoProcess : IDisposable
 
     public int Port { get; }
 
-    public static async Task<MosquittoProcess> StartAsync()
+    /// <summary>Starts Mosquitto; with <paramref name="tlsConfig"/> (lines for the listener, given the temp folder) the listener uses TLS.</summary>
+    public static async Task<MosquittoProcess> StartAsync(Func<string, string>? tlsConfig = null)
     {
         var dir = new TempDirectory();
         var port = Net.FreePort();
         var conf = Path.Combine(dir.Path, "mosquitto.conf");
+        var tls = tlsConfig?.Invoke(dir.Path) ?? string.Empty;
         await File.WriteAllTextAsync(conf, $"""
             listener {port} 127.0.0.1
+            {tls}
             allow_anonymous true
             persistence false
             max_queued_messages 100000
