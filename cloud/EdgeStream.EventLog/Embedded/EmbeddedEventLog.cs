@@ -249,7 +249,15 @@ public sealed partial class EmbeddedEventLog : IEventLog
                 continue;
             }
 
-            GroupCommitted?.Invoke(batch.Count, records, Stopwatch.GetElapsedTime(start));
+            try
+            {
+                GroupCommitted?.Invoke(batch.Count, records, Stopwatch.GetElapsedTime(start));
+            }
+            catch (Exception)
+            {
+                // An observer's failure must not stop the writer: the records are durable already.
+            }
+
             foreach (var request in batch)
             {
                 request.Completion.TrySetResult(request.Positions!);
