@@ -14,6 +14,9 @@ public sealed class IngestMetrics : IDisposable
     /// <summary>The meter name.</summary>
     public const string MeterName = "EdgeStream.Ingest";
 
+    /// <summary>Most gateways whose last-seen time is tracked.</summary>
+    public const int MaxTrackedGateways = 100_000;
+
     private readonly Counter<long> _messages;
     private readonly Counter<long> _reads;
     private readonly Counter<long> _duplicates;
@@ -78,7 +81,12 @@ public sealed class IngestMetrics : IDisposable
     {
         Interlocked.Increment(ref _messagesTotal);
         _messages.Add(1);
-        _lastSeenUs[gatewayId] = nowUs;
+
+        // Bounded: with an external broker whose ACLs are too open, topic ids are whatever anyone sends.
+        if (_lastSeenUs.ContainsKey(gatewayId) || _lastSeenUs.Count < MaxTrackedGateways)
+        {
+            _lastSeenUs[gatewayId] = nowUs;
+        }
     }
 
     internal void Ingested(int records)
