@@ -48,10 +48,16 @@ public sealed record LogConsumerOptions
     /// <summary>Most records one <c>ConsumeAsync</c> returns.</summary>
     public int MaxBatchRecords { get; init; } = 10_000;
 
-    /// <summary>Called (on the consuming thread) when partitions are given to this member, before records from them are returned.</summary>
+    /// <summary>
+    /// Called when partitions are given to this member, before records from them are returned
+    /// (embedded: inside <c>ConsumeAsync</c>; Kafka: on the consumer's fetch thread).
+    /// </summary>
     public Action<IReadOnlyList<int>>? OnPartitionsAssigned { get; init; }
 
-    /// <summary>Called (on the consuming thread) when partitions are taken away; the place to commit what was processed.</summary>
+    /// <summary>
+    /// Called when partitions are taken away, before another member gets them: the place to commit what
+    /// was processed (embedded: inside <c>ConsumeAsync</c> or <c>Dispose</c>; Kafka: on the fetch thread).
+    /// </summary>
     public Action<IReadOnlyList<int>>? OnPartitionsRevoked { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
