@@ -22,12 +22,14 @@ public sealed partial class EmbeddedEventLog : IEventLog
     private readonly Task _writerLoop;
     private readonly string _root;
     private readonly TimeProvider _clock;
+    private readonly FileStream _lock;
     private TaskCompletionSource _appended = NewSignal();
     private long _nextRetentionCheckTicks;
     private int _disposed;
 
-    private EmbeddedEventLog(EmbeddedLogOptions options, string root, PartitionLog[] partitions, TimeProvider clock)
+    private EmbeddedEventLog(EmbeddedLogOptions options, string root, PartitionLog[] partitions, TimeProvider clock, FileStream lockFile)
     {
+        _lock = lockFile;
         _options = options;
         _root = root;
         _partitions = partitions;
@@ -57,31 +59,65 @@ public sealed partial class EmbeddedEventLog : IEventLog
         var root = Path.Combine(options.Directory, options.Name);
         Directory.CreateDirectory(root);
         Directory.CreateDirectory(Path.Combine(root, "groups"));
-        var metaPath = Path.Combine(root, "partitions");
-        if (File.Exists(metaPath))
+
+        // One writer per log: a second open (another process, or the same one twice) would interleave
+        // appends and corrupt the segments. The lock goes away with the process, even after kill -9.
+        FileStream lockFile;
+        try
         {
-            var onDisk = int.Parse(File.ReadAllText(metaPath).Trim());
-            if (onDisk != options.Partitions)
+            lockFile = new FileStream(Path.Combine(root, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new EventLogException($"The embedded log in '{root}' is already open (in this or another process); share one EmbeddedEventLog instance.", ex);
+        }
+
+        try
+        {
+            var metaPath = Path.Combine(root, "partitions");
+            if (File.Exists(metaPath))
             {
-                throw new ArgumentException(
-                    $"EmbeddedLogOptions.Partitions is {options.Partitions} but the log in '{root}' was created with {onDisk}; the partition count of a log cannot change.",
-                    nameof(options));
+                var onDisk = int.Parse(File.ReadAllText(metaPath).Trim());
+                if (onDisk != options.Partitions)
+                {
+                    throw new ArgumentException(
+                        $"EmbeddedLogOptions.Partitions is {options.Partitions} but the log in '{root}' was created with {onDisk}; the partition count of a log cannot change.",
+                        nameof(options));
+                }
+            }
+            else
+            {
+                DurableIo.WriteAtomic(metaPath, System.Text.Encoding.ASCII.GetBytes(options.Partitions.ToString()));
             }
         }
-        else
+        catch
         {
-            DurableIo.WriteAtomic(metaPath, System.Text.Encoding.ASCII.GetBytes(options.Partitions.ToString()));
+            lockFile.Dispose();
+            throw;
         }
 
         var partitions = new PartitionLog[options.Partitions];
         long truncated = 0;
-        for (var p = 0; p < partitions.Length; p++)
+        try
         {
-            partitions[p] = PartitionLog.Open(p, Path.Combine(root, p.ToString("D4")), options);
-            truncated += partitions[p].RecoveredTruncatedBytes;
+            for (var p = 0; p < partitions.Length; p++)
+            {
+                partitions[p] = PartitionLog.Open(p, Path.Combine(root, p.ToString("D4")), options);
+                truncated += partitions[p].RecoveredTruncatedBytes;
+            }
+        }
+        catch
+        {
+            foreach (var opened in partitions)
+            {
+                opened?.Dispose();
+            }
+
+            lockFile.Dispose();
+            throw;
         }
 
-        return new EmbeddedEventLog(options, root, partitions, clock ?? TimeProvider.System)
+        return new EmbeddedEventLog(options, root, partitions, clock ?? TimeProvider.System, lockFile)
         {
             RecoveredTruncatedBytes = truncated,
         };
@@ -158,6 +194,7 @@ public sealed partial class EmbeddedEventLog : IEventLog
             p.Dispose();
         }
 
+        await _lock.DisposeAsync();
         PulseAppended();
     }
 

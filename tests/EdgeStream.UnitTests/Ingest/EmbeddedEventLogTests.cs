@@ -101,6 +101,17 @@ public sealed class EmbeddedEventLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_log_can_be_open_only_once_at_a_time()
+    {
+        var first = EmbeddedEventLog.Open(Options());
+        var ex = Assert.Throws<EventLogException>(() => EmbeddedEventLog.Open(Options()));
+        Assert.Contains("already open", ex.Message);
+        await first.DisposeAsync();
+        await using var second = EmbeddedEventLog.Open(Options());
+        Assert.Equal(4, second.PartitionCount);
+    }
+
+    [Fact]
     public void Invalid_options_name_the_key()
     {
         var ex = Assert.Throws<ArgumentException>(() => EmbeddedEventLog.Open(Options() with { SegmentBytes = 10 }));
