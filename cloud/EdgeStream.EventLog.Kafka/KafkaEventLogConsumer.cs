@@ -1,0 +1,251 @@
+using System.Threading.Channels;
+using Confluent.Kafka;
+
+namespace EdgeStream.EventLog.Kafka;
+
+/// <summary>
+/// A member of a Kafka consumer group. The blocking <c>Consume</c> runs on a dedicated thread and hands
+/// records over a bounded channel (full mode Wait: the thread stops fetching when the reader is behind).
+/// Rebalance callbacks run on that thread, inside <c>Consume</c>, as Kafka requires; records fetched
+/// before a partition was revoked or re-seeked are dropped at hand-over, so none is returned twice
+/// by the same member or for a partition it no longer owns.
+/// </summary>
+internal sealed class KafkaEventLogConsumer : IEventLogConsumer
+{
+    private readonly KafkaEventLog _log;
+    private readonly LogConsumerOptions _options;
+    private readonly IConsumer<byte[], byte[]> _consumer;
+    private readonly Channel<(ConsumeResult<byte[], byte[]> Result, int Epoch)> _fetched;
+    private readonly Thread _thread;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly int[] _epochs;
+    private readonly Lock _assignmentLock = new();
+    private readonly List<LogRecord> _batch = [];
+    private int[] _assignment = [];
+    private Exception? _failure;
+
+    public KafkaEventLogConsumer(KafkaEventLog log, LogConsumerOptions options)
+    {
+        _log = log;
+        _options = options;
+        _epochs = new int[log.PartitionCount];
+        var config = (ConsumerConfig)log.ClientConfig(new ConsumerConfig
+        {
+            GroupId = options.GroupId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = options.StartFrom == OffsetReset.Earliest ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest,
+            SessionTimeoutMs = log.Options.SessionTimeoutMs,
+            HeartbeatIntervalMs = Math.Max(100, log.Options.SessionTimeoutMs / 5),
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+        });
+        _consumer = new ConsumerBuilder<byte[], byte[]>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
+            .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+            .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
+            .Build();
+        _fetched = Channel.CreateBounded<(ConsumeResult<byte[], byte[]>, int)>(new BoundedChannelOptions(Math.Max(1000, options.MaxBatchRecords))
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        _consumer.Subscribe(log.Name);
+        _thread = new Thread(FetchLoop) { IsBackground = true, Name = $"kafka-consumer-{options.GroupId}" };
+        _thread.Start();
+    }
+
+    public string GroupId => _options.GroupId;
+
+    public IReadOnlyList<int> Assignment
+    {
+        get
+        {
+            lock (_assignmentLock)
+            {
+                return _assignment;
+            }
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<LogRecord>> ConsumeAsync(TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        _batch.Clear();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(maxWait);
+        while (_batch.Count < _options.MaxBatchRecords)
+        {
+            if (_failure is not null)
+            {
+                throw new EventLogException($"The Kafka consumer of group '{GroupId}' failed: {_failure.Message}", _failure);
+            }
+
+            if (!_fetched.Reader.TryRead(out var item))
+            {
+                if (_batch.Count > 0)
+                {
+                    break;
+                }
+
+                try
+                {
+                    await _fetched.Reader.WaitToReadAsync(timeout.Token);
+                    continue;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+
+            var (result, epoch) = item;
+            var p = result.Partition.Value;
+            if (Volatile.Read(ref _epochs[p]) != epoch)
+            {
+                continue;
+            }
+
+            _batch.Add(new LogRecord(p, result.Offset.Value, result.Message.Timestamp.UnixTimestampMs * 1000, result.Message.Key, result.Message.Value));
+        }
+
+        return _batch;
+    }
+
+    public void Seek(int partition, long offset)
+    {
+        if (!Assignment.Contains(partition))
+        {
+            throw new InvalidOperationException($"Partition {partition} is not assigned to this member of group '{GroupId}'.");
+        }
+
+        Interlocked.Increment(ref _epochs[partition]);
+        _consumer.Seek(new TopicPartitionOffset(_log.Name, partition, offset));
+    }
+
+    public Task CommitAsync(IReadOnlyList<LogPosition> nextOffsets, CancellationToken cancellationToken = default) => Task.Run(() =>
+    {
+        try
+        {
+            _consumer.Commit(nextOffsets.Select(o => new TopicPartitionOffset(_log.Name, o.Partition, o.Offset)));
+        }
+        catch (KafkaException ex)
+        {
+            throw new EventLogException($"Commit for group '{GroupId}' failed: {ex.Error.Reason}", ex);
+        }
+    }, cancellationToken);
+
+    public Task<long?> GetCommittedAsync(int partition, CancellationToken cancellationToken = default) => Task.Run(() =>
+    {
+        var committed = _consumer.Committed([new TopicPartition(_log.Name, partition)], _log.Options.RequestTimeout);
+        var offset = committed.Single().Offset;
+        return offset == Offset.Unset ? (long?)null : offset.Value;
+    }, cancellationToken);
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread.Join();
+        try
+        {
+            // Leaves the group now (revoke callback included) instead of after the session timeout.
+            _consumer.Close();
+        }
+        catch (KafkaException)
+        {
+            // The group will expire the member after the session timeout.
+        }
+
+        _consumer.Dispose();
+        _stop.Dispose();
+    }
+
+    private void FetchLoop()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                ConsumeResult<byte[], byte[]>? result;
+                try
+                {
+                    result = _consumer.Consume(TimeSpan.FromMilliseconds(100));
+                }
+                catch (ConsumeException ex) when (!ex.Error.IsFatal)
+                {
+                    continue;
+                }
+
+                if (result is null || result.IsPartitionEOF)
+                {
+                    continue;
+                }
+
+                var item = (result, Volatile.Read(ref _epochs[result.Partition.Value]));
+                while (!_fetched.Writer.TryWrite(item))
+                {
+                    // Full: wait for the reader, but keep serving the group (heartbeats are on
+                    // librdkafka's own thread; rebalances need Consume to be called) after a while.
+                    if (_fetched.Writer.WaitToWriteAsync(_stop.Token).AsTask().Wait(TimeSpan.FromMilliseconds(100)))
+                    {
+                        continue;
+                    }
+
+                    if (_stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (AggregateException ex) when (ex.InnerException is OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            _failure = ex;
+        }
+    }
+
+    private IEnumerable<TopicPartitionOffset> OnAssigned(List<TopicPartition> partitions)
+    {
+        // The start offsets are handed to the assignment itself: a seek issued after it could race
+        // with librdkafka resolving the committed or reset offset.
+        var start = partitions
+            .Select(tp => new TopicPartitionOffset(tp, tp.Topic == _log.Name && _options.StartOffsetFor?.Invoke(tp.Partition.Value) is { } offset ? new Offset(offset) : Offset.Unset))
+            .ToList();
+        var added = partitions.Where(p => p.Topic == _log.Name).Select(p => p.Partition.Value).ToList();
+        lock (_assignmentLock)
+        {
+            _assignment = [.. _assignment.Union(added).Order()];
+        }
+
+        if (added.Count > 0)
+        {
+            _options.OnPartitionsAssigned?.Invoke(added);
+        }
+
+        return start;
+    }
+
+    private void OnRevoked(IEnumerable<TopicPartition> partitions)
+    {
+        var removed = partitions.Where(p => p.Topic == _log.Name).Select(p => p.Partition.Value).ToList();
+        foreach (var p in removed)
+        {
+            Interlocked.Increment(ref _epochs[p]);
+        }
+
+        lock (_assignmentLock)
+        {
+            _assignment = [.. _assignment.Except(removed)];
+        }
+
+        if (removed.Count > 0)
+        {
+            _options.OnPartitionsRevoked?.Invoke(removed);
+        }
+    }
+}

@@ -1,0 +1,286 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace EdgeStream.Contracts.Wire;
+
+/// <summary>One read or presence event as stored in the event log, with the batch it arrived in.</summary>
+/// <param name="GatewayId">The gateway that sent it.</param>
+/// <param name="Sequence">The gateway's batch sequence number.</param>
+/// <param name="Index">The record's position in that batch: (gateway, sequence, index) identifies it, so a consumer can drop an exact duplicate.</param>
+/// <param name="BatchCount">How many records the batch has, so a reader of the log can tell a whole batch from part of one.</param>
+/// <param name="Class">Whether <see cref="Read"/> or <see cref="Presence"/> is set.</param>
+/// <param name="Read">The read, when <see cref="Class"/> is <see cref="DataClass.Reads"/>.</param>
+/// <param name="Presence">The presence event, when <see cref="Class"/> is <see cref="DataClass.Presence"/>.</param>
+public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Index, int BatchCount, DataClass Class, TagRead Read, PresenceEvent Presence)
+{
+    /// <summary>The tag.</summary>
+    public Epc Epc => Class == DataClass.Reads ? Read.Epc : Presence.Epc;
+
+    /// <summary>Event time, µs since the Unix epoch (UTC).</summary>
+    public long EventTimeUs => Class == DataClass.Reads ? Read.EventTimeUs : Presence.EventTimeUs;
+}
+
+/// <summary>
+/// The value of one event-log record (the key is the EPC's bytes, the log timestamp the event time).
+/// Version 1, documented in <c>docs/ingest.md</c>:
+/// <code>
+/// version:u8=1  class:u8 (1 read, 2 presence)  gatewayId:str  sequence:varint  index:varint  batchCount:varint  eventTimeUs:zigzag  epc:(bits:varint, bytes)
+/// read:     readerId:str  antenna:varint  rssi:zigzag  source:u8  seenCount:varint  operator:(u8 0|1, str)
+/// presence: kind:u8  zone:str  fromZone:(u8 0|1, str)  readCount:varint  peakRssi:zigzag  meanRssi:zigzag
+/// </code>
+/// str = varint byte length + UTF-8. Pure and allocation-free on encode.
+/// </summary>
+public static class LogRecordCodec
+{
+    /// <summary>The version this build writes and reads.</summary>
+    public const byte Version = 1;
+
+    /// <summary>An upper bound of one encoded record, for sizing buffers.</summary>
+    public const int MaxEncodedBytes = 2 + (3 + Topics.MaxGatewayIdLength) + 10 + 5 + 5 + 10 + (2 + (Epc.MaxBits / 8)) + (3 * (2 + WireLimits.MaxStringBytes)) + 2 + 5 + 5 + 3 + 10;
+
+    /// <summary>Encodes a read; returns the bytes written.</summary>
+    public static int EncodeRead(string gatewayId, ulong sequence, int index, int batchCount, in TagRead read, Span<byte> destination)
+    {
+        var w = new SpanWriter(destination);
+        Header(ref w, DataClass.Reads, gatewayId, sequence, index, batchCount, read.EventTimeUs, read.Epc);
+        w.String(read.ReaderId);
+        w.VarUInt(read.Antenna);
+        w.VarInt(read.RssiCentiDbm);
+        w.Byte((byte)read.Source);
+        w.VarUInt(read.SeenCount);
+        w.OptionalString(read.OperatorId);
+        return w.Position;
+    }
+
+    /// <summary>Encodes a presence event; returns the bytes written.</summary>
+    public static int EncodePresence(string gatewayId, ulong sequence, int index, int batchCount, in PresenceEvent presence, Span<byte> destination)
+    {
+        var w = new SpanWriter(destination);
+        Header(ref w, DataClass.Presence, gatewayId, sequence, index, batchCount, presence.EventTimeUs, presence.Epc);
+        w.Byte((byte)presence.Kind);
+        w.String(presence.Zone);
+        w.OptionalString(presence.FromZone);
+        w.VarUInt((ulong)presence.ReadCount);
+        w.VarInt(presence.PeakRssiCentiDbm);
+        w.VarInt(presence.MeanRssiCentiDbm);
+        return w.Position;
+    }
+
+    /// <summary>Decodes a record value.</summary>
+    /// <exception cref="WireFormatException">Not a valid record of a known version.</exception>
+    public static LogEntry Decode(ReadOnlySpan<byte> value)
+    {
+        var r = new SpanReader(value);
+        var version = r.Byte();
+        if (version != Version)
+        {
+            throw new WireFormatException(WireError.UnsupportedVersion, $"Log record version {version} is not supported (this build reads {Version}).");
+        }
+
+        var dataClass = (DataClass)r.Byte();
+        var gatewayId = r.String();
+        var sequence = r.VarUInt();
+        var index = r.VarUInt();
+        var batchCount = r.VarUInt();
+        var time = r.VarInt();
+        var bits = r.VarUInt();
+        if (bits is 0 or > Epc.MaxBits || index >= batchCount || batchCount > int.MaxValue)
+        {
+            throw new WireFormatException(WireError.Malformed, "Log record has an invalid EPC length, index or batch count.");
+        }
+
+        var epc = Epc.FromBytes(r.Bytes((int)(bits + 7) >> 3), (int)bits);
+        LogEntry entry;
+        if (dataClass == DataClass.Reads)
+        {
+            var reader = r.String();
+            var antenna = r.VarUInt();
+            var rssi = r.VarInt();
+            var source = (SourceKind)r.Byte();
+            var seen = r.VarUInt();
+            var op = r.OptionalString();
+            if (antenna > ushort.MaxValue || rssi is < short.MinValue or > short.MaxValue || seen > ushort.MaxValue)
+            {
+                throw new WireFormatException(WireError.Malformed, "Log record read has a field out of range.");
+            }
+
+            entry = new LogEntry(gatewayId, sequence, (int)index, (int)batchCount, dataClass, new TagRead
+            {
+                Epc = epc,
+                ReaderId = reader,
+                Antenna = (ushort)antenna,
+                RssiCentiDbm = (short)rssi,
+                EventTimeUs = time,
+                Source = source,
+                SeenCount = (ushort)seen,
+                OperatorId = op,
+            }, default);
+        }
+        else if (dataClass == DataClass.Presence)
+        {
+            var kind = (PresenceKind)r.Byte();
+            var zone = r.String();
+            var from = r.OptionalString();
+            var count = r.VarUInt();
+            var peak = r.VarInt();
+            var mean = r.VarInt();
+            if (count > int.MaxValue || peak is < short.MinValue or > short.MaxValue || mean is < short.MinValue or > short.MaxValue)
+            {
+                throw new WireFormatException(WireError.Malformed, "Log record presence event has a field out of range.");
+            }
+
+            entry = new LogEntry(gatewayId, sequence, (int)index, (int)batchCount, dataClass, default, new PresenceEvent
+            {
+                Epc = epc,
+                Kind = kind,
+                Zone = zone,
+                FromZone = from,
+                EventTimeUs = time,
+                ReadCount = (int)count,
+                PeakRssiCentiDbm = (short)peak,
+                MeanRssiCentiDbm = (short)mean,
+            });
+        }
+        else
+        {
+            throw new WireFormatException(WireError.Malformed, $"Log record class {(byte)dataClass} is unknown.");
+        }
+
+        if (!r.AtEnd)
+        {
+            throw new WireFormatException(WireError.Malformed, "Log record has trailing bytes.");
+        }
+
+        return entry;
+    }
+
+    private static void Header(ref SpanWriter w, DataClass dataClass, string gatewayId, ulong sequence, int index, int batchCount, long time, Epc epc)
+    {
+        w.Byte(Version);
+        w.Byte((byte)dataClass);
+        w.String(gatewayId);
+        w.VarUInt(sequence);
+        w.VarUInt((ulong)index);
+        w.VarUInt((ulong)batchCount);
+        w.VarInt(time);
+        w.VarUInt((ulong)epc.BitLength);
+        w.Position += epc.CopyTo(w.Remaining);
+    }
+
+    private ref struct SpanWriter(Span<byte> span)
+    {
+        private readonly Span<byte> _span = span;
+
+        public int Position { get; set; }
+
+        public readonly Span<byte> Remaining => _span[Position..];
+
+        public void Byte(byte b) => _span[Position++] = b;
+
+        public void VarUInt(ulong v)
+        {
+            while (v >= 0x80)
+            {
+                _span[Position++] = (byte)(v | 0x80);
+                v >>= 7;
+            }
+
+            _span[Position++] = (byte)v;
+        }
+
+        public void VarInt(long v) => VarUInt((ulong)((v << 1) ^ (v >> 63)));
+
+        public void String(string s)
+        {
+            var n = Encoding.UTF8.GetByteCount(s);
+            if (n > WireLimits.MaxStringBytes)
+            {
+                throw new ArgumentException($"A string of {n} UTF-8 bytes exceeds the limit of {WireLimits.MaxStringBytes}.");
+            }
+
+            VarUInt((ulong)n);
+            Position += Encoding.UTF8.GetBytes(s, _span[Position..]);
+        }
+
+        public void OptionalString(string? s)
+        {
+            Byte(s is null ? (byte)0 : (byte)1);
+            if (s is not null)
+            {
+                String(s);
+            }
+        }
+    }
+
+    private ref struct SpanReader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _pos;
+
+        public readonly bool AtEnd => _pos == _data.Length;
+
+        public byte Byte()
+        {
+            if (_pos >= _data.Length)
+            {
+                throw Truncated();
+            }
+
+            return _data[_pos++];
+        }
+
+        public ulong VarUInt()
+        {
+            ulong result = 0;
+            for (var shift = 0; shift < 64; shift += 7)
+            {
+                var b = Byte();
+                result |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return result;
+                }
+            }
+
+            throw new WireFormatException(WireError.Malformed, "Log record has a variable-length integer longer than 10 bytes.");
+        }
+
+        public long VarInt()
+        {
+            var u = VarUInt();
+            return (long)(u >> 1) ^ -(long)(u & 1);
+        }
+
+        public ReadOnlySpan<byte> Bytes(int n)
+        {
+            if (_data.Length - _pos < n)
+            {
+                throw Truncated();
+            }
+
+            var s = _data.Slice(_pos, n);
+            _pos += n;
+            return s;
+        }
+
+        public string String()
+        {
+            var n = VarUInt();
+            if (n > WireLimits.MaxStringBytes)
+            {
+                throw new WireFormatException(WireError.LimitExceeded, $"Log record string of {n} bytes exceeds {WireLimits.MaxStringBytes}.");
+            }
+
+            return Encoding.UTF8.GetString(Bytes((int)n));
+        }
+
+        public string? OptionalString() => Byte() switch
+        {
+            0 => null,
+            1 => String(),
+            _ => throw new WireFormatException(WireError.Malformed, "Log record has an invalid optional-string flag."),
+        };
+
+        private readonly WireFormatException Truncated() => new(WireError.Truncated, $"Log record ends at byte {_pos} inside a field.");
+    }
+}
