@@ -77,6 +77,13 @@ public sealed class LlrpWriter
     /// <summary>Writes a TV parameter's type byte; the caller writes the fixed-length value next.</summary>
     public void WriteTvType(LlrpParameterType type) => WriteU8((byte)(0x80 | ((int)type & 0x7F)));
 
+    /// <summary>Overwrites bytes already written (to patch a field, or to corrupt one on purpose in tests).</summary>
+    public void Overwrite(int offset, ReadOnlySpan<byte> bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset + bytes.Length, _length, nameof(offset));
+        bytes.CopyTo(_buffer.AsSpan(offset));
+    }
+
     /// <summary>Writes an unsigned byte.</summary>
     public void WriteU8(byte value) => Grow(1)[0] = value;
 
