@@ -45,7 +45,23 @@ internal sealed class Emulated : IAsyncDisposable
     {
         var emulator = new LlrpEmulator(new LlrpEmulatorOptions { Scenario = scenario ?? Busy, Loop = true, Faults = faults ?? LlrpFaults.None });
         await emulator.StartAsync();
-        var q = "keepalive-ms=200&backoff-min-ms=20&backoff-max-ms=200&response-timeout-ms=20000" + (query.Length > 0 ? "&" + query : string.Empty);
+        // Short keepalives so tests see several, but a generous deadline (5 s) unless a test sets its
+        // own: on a loaded machine a fresh process can pause for longer than a few keepalive intervals.
+        var settings = new Dictionary<string, string>
+        {
+            ["keepalive-ms"] = "200",
+            ["dead-after"] = "25",
+            ["backoff-min-ms"] = "20",
+            ["backoff-max-ms"] = "200",
+            ["response-timeout-ms"] = "20000",
+        };
+        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = pair.Split('=', 2);
+            settings[kv[0]] = kv[1];
+        }
+
+        var q = string.Join('&', settings.Select(kv => $"{kv.Key}={kv.Value}"));
         var driver = ReaderDrivers.Create($"llrp://127.0.0.1:{emulator.Port}?{q}", "dock-1", NullLoggerFactory.Instance);
         var sink = new TestSink();
         var result = new Emulated(emulator, driver, sink, Task.CompletedTask);
