@@ -1,5 +1,6 @@
 using System.Globalization;
 using EdgeStream.Readers.Llrp;
+using EdgeStream.Readers.Serial;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeStream.Readers;
@@ -31,7 +32,7 @@ public static class ReaderDrivers
         return target.Kind switch
         {
             ReaderKind.Llrp => new LlrpReaderDriver(target.Host, target.Port, readerId, target.Settings, loggerFactory.CreateLogger<LlrpReaderDriver>()),
-            //R2000
+            ReaderKind.R2000 => new R2000ReaderDriver(new SerialPortLink(target.Path, target.Settings.BaudRate), readerId, target.Settings, loggerFactory.CreateLogger<R2000ReaderDriver>()),
             _ => throw new ArgumentException($"Reader URI '{readerUri}': unsupported kind.", nameof(readerUri)),
         };
     }

@@ -70,12 +70,22 @@ internal static class Program
         }
     }
 
-    private static Task<int> RunR2000Async(CommandLine options, CancellationToken ct)
+    private static async Task<int> RunR2000Async(CommandLine options, CancellationToken ct)
     {
-        _ = options;
-        _ = ct;
-        Console.Error.WriteLine("edgestream-emulator: r2000 is not available in this build.");
-        return Task.FromResult(1);
+        await using var emulator = new R2000Emulator(new R2000EmulatorOptions
+        {
+            Scenario = Scenario.Load(options.Scenario),
+            PtyLink = options.PtyLink,
+            Address = options.Address,
+            Loop = options.Loop,
+            Faults = R2000Faults.Parse(options.Faults),
+            Log = line => Console.Error.WriteLine(line),
+        });
+        await emulator.StartAsync(ct);
+        Console.Out.WriteLine($"listening r2000 {emulator.PtyName}");
+        await Console.Out.FlushAsync(ct);
+        await WaitAsync(ct);
+        return 0;
     }
 
     private static async Task WaitAsync(CancellationToken ct)
