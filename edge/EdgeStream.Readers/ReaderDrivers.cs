@@ -1,5 +1,6 @@
 using System.Globalization;
 using EdgeStream.Readers.Llrp;
+using EdgeStream.Readers.Scanners;
 using EdgeStream.Readers.Serial;
 using Microsoft.Extensions.Logging;
 
@@ -33,6 +34,7 @@ public static class ReaderDrivers
         {
             ReaderKind.Llrp => new LlrpReaderDriver(target.Host, target.Port, readerId, target.Settings, loggerFactory.CreateLogger<LlrpReaderDriver>()),
             ReaderKind.R2000 => new R2000ReaderDriver(new SerialPortLink(target.Path, target.Settings.BaudRate), readerId, target.Settings, loggerFactory.CreateLogger<R2000ReaderDriver>()),
+            ReaderKind.Lines => new LineScannerDriver(new SerialPortLink(target.Path, target.Settings.BaudRate), readerId, target.Settings, loggerFactory.CreateLogger<LineScannerDriver>()),
             _ => throw new ArgumentException($"Reader URI '{readerUri}': unsupported kind.", nameof(readerUri)),
         };
     }
