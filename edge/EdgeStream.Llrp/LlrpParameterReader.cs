@@ -33,7 +33,7 @@ public readonly ref struct LlrpParameter
             throw new LlrpFormatException($"{Type}: needs {fixedBytes} bytes of fields but has {Body.Length}.");
         }
 
-        return new LlrpParameterReader(Body[fixedBytes..], Type.ToString());
+        return new LlrpParameterReader(Body[fixedBytes..], Type);
     }
 
     /// <summary>For a Custom parameter: vendor, subtype and data. Throws when shorter than 8 bytes.</summary>
@@ -62,16 +62,27 @@ public ref struct LlrpParameterReader
     private static ReadOnlySpan<byte> TvLengths => [0, 2, 8, 8, 8, 8, 1, 2, 2, 4, 2, 2, 2, 12, 2, 2, 4, 2, 4, 2, 2];
 
     private readonly ReadOnlySpan<byte> _buffer;
-    private readonly string _parent;
+    private readonly string? _parentName;
+    private readonly LlrpParameterType _parentType;
     private int _position;
 
     /// <summary>Creates a reader over <paramref name="buffer"/>; <paramref name="parent"/> names the container in errors.</summary>
     public LlrpParameterReader(ReadOnlySpan<byte> buffer, string parent)
     {
         _buffer = buffer;
-        _parent = parent;
+        _parentName = parent;
         _position = 0;
     }
+
+    /// <summary>Creates a reader over the sub-parameters of a <paramref name="parent"/> parameter (named only if an error is reported, so the hot path does not allocate).</summary>
+    public LlrpParameterReader(ReadOnlySpan<byte> buffer, LlrpParameterType parent)
+    {
+        _buffer = buffer;
+        _parentType = parent;
+        _position = 0;
+    }
+
+    private readonly string _parent => _parentName ?? _parentType.ToString();
 
     /// <summary>True when every byte has been consumed.</summary>
     public readonly bool End => _position >= _buffer.Length;
