@@ -70,6 +70,11 @@ public sealed partial class LlrpEmulator
             }
 
             Interlocked.Increment(ref _connections);
+            lock (_gate)
+            {
+                _live.Add(conn);
+            }
+
             Log($"llrp: client connected from {socket.RemoteEndPoint}");
             await SendAsync(conn, w => LlrpEncoder.ReaderEventNotification(w, NextId(), NowUs(), new ReaderEventNotificationData
             {
@@ -96,6 +101,7 @@ public sealed partial class LlrpEmulator
                 lock (_gate)
                 {
                     _active--;
+                    _live.Remove(conn);
                 }
             }
 
@@ -212,6 +218,7 @@ public sealed partial class LlrpEmulator
 
                     await Status(conn, LlrpMessageType.StartROSpecResponse, id, ct);
                     StartInventory(conn, ct);
+                    await SendAsync(conn, w => LlrpEncoder.ReaderEventNotification(w, NextId(), NowUs(), new ReaderEventNotificationData { ROSpecEvent = new ROSpecEvent(0, conn.Spec.ROSpecId, 0) }), ct);
                     break;
                 case LlrpMessageType.StopROSpec:
                 case LlrpMessageType.DisableROSpec:
@@ -238,6 +245,28 @@ public sealed partial class LlrpEmulator
         }
 
         return true;
+    }
+
+    /// <summary>Sends a READER_EVENT_NOTIFICATION to the connected client (antenna, buffer, exception events…).</summary>
+    public Task NotifyAsync(ReaderEventNotificationData events) =>
+        BroadcastAsync(w => LlrpEncoder.ReaderEventNotification(w, NextId(), NowUs(), events));
+
+    /// <summary>Sends an ERROR_MESSAGE, as a reader does when it could not process something.</summary>
+    public Task SendErrorMessageAsync(LlrpStatusCode code, string description) =>
+        BroadcastAsync(w => LlrpEncoder.StatusResponse(w, LlrpMessageType.ErrorMessage, NextId(), code, description));
+
+    private async Task BroadcastAsync(Action<LlrpWriter> build)
+    {
+        Connection[] live;
+        lock (_gate)
+        {
+            live = [.. _live];
+        }
+
+        foreach (var conn in live)
+        {
+            await SendAsync(conn, build, conn.Closed.Token);
+        }
     }
 
     private Task Status(Connection conn, LlrpMessageType type, uint id, CancellationToken ct, LlrpStatusCode code = LlrpStatusCode.Success, string description = "") =>

@@ -40,6 +40,7 @@ public sealed partial class LlrpEmulator : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Stopwatch _scenarioClock = new();
     private readonly List<Task> _sessions = [];
+    private readonly List<Connection> _live = [];
     private readonly Lock _gate = new();
     private TcpListener? _listener;
     private Task? _acceptLoop;

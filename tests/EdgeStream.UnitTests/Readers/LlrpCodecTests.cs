@@ -94,6 +94,36 @@ public sealed class LlrpCodecTests
     }
 
     [Fact]
+    public void Vendor_custom_parameters_inside_a_tag_report_are_skipped_safely()
+    {
+        var w = new LlrpWriter();
+        var m = w.BeginMessage(LlrpMessageType.ROAccessReport, 1);
+        var t = w.BeginParameter(LlrpParameterType.TagReportData);
+        w.WriteTvType(LlrpParameterType.Epc96);
+        w.WriteBytes(Convert.FromHexString("3034257BF400B7800004CB2F"));
+        w.WriteCustom(4329, 77, [0xDE, 0xAD, 0xBE, 0xEF]); // Some other vendor's extension.
+        var nested = w.BeginParameter(LlrpParameterType.Custom); // A custom holding TLVs of its own.
+        w.WriteU32(LlrpVendor.Impinj);
+        w.WriteU32(999);
+        w.WriteCustom(LlrpVendor.Impinj, 1000, [1, 2]);
+        w.EndParameter(nested);
+        w.WriteTvType(LlrpParameterType.AntennaId);
+        w.WriteU16(3);
+        w.EndParameter(t);
+        w.EndMessage(m);
+        var body = w.WrittenSpan[LlrpHeader.Size..].ToArray();
+
+        var reader = new RoAccessReportReader(body);
+        Assert.True(reader.TryRead(out var read));
+        Assert.Equal(3, read.AntennaId);
+        Assert.Equal("3034257BF400B7800004CB2F", read.Epc.ToString());
+        var full = Assert.Single(LlrpDecoder.DecodeROAccessReport(body).TagReportData);
+        Assert.Equal(2, full.Custom.Count);
+        Assert.Equal(4329u, full.Custom[0].VendorId);
+        Assert.Equal((ushort)3, full.AntennaId);
+    }
+
+    [Fact]
     public void Status_with_field_and_parameter_errors_is_described()
     {
         var w = new LlrpWriter();
