@@ -11,6 +11,7 @@ namespace EdgeStream.Readers;
 /// <list type="bullet">
 /// <item><c>llrp://host[:port]</c> (port 5084 by default)</item>
 /// <item><c>serial:///dev/ttyUSB0?protocol=r2000&amp;baud=115200[&amp;address=255]</c></item>
+/// <item><c>serial:///dev/ttyUSB1?protocol=cf-ru5102&amp;baud=57600[&amp;address=0]</c></item>
 /// <item><c>serial:///dev/ttyACM0?protocol=lines[&amp;operator=alice]</c> (a line scanner)</item>
 /// </list>
 /// Any <see cref="ReaderSettings"/> key may be added as a query parameter.
@@ -34,6 +35,7 @@ public static class ReaderDrivers
         {
             ReaderKind.Llrp => new LlrpReaderDriver(target.Host, target.Port, readerId, target.Settings, loggerFactory.CreateLogger<LlrpReaderDriver>()),
             ReaderKind.R2000 => new R2000ReaderDriver(new SerialPortLink(target.Path, target.Settings.BaudRate), readerId, target.Settings, loggerFactory.CreateLogger<R2000ReaderDriver>()),
+            ReaderKind.Cf5102 => new Cf5102ReaderDriver(new SerialPortLink(target.Path, target.Settings.BaudRate), readerId, target.Settings, loggerFactory.CreateLogger<Cf5102ReaderDriver>()),
             ReaderKind.Lines => new LineScannerDriver(new SerialPortLink(target.Path, target.Settings.BaudRate), readerId, target.Settings, loggerFactory.CreateLogger<LineScannerDriver>()),
             _ => throw new ArgumentException($"Reader URI '{readerUri}': unsupported kind.", nameof(readerUri)),
         };
@@ -79,14 +81,15 @@ public static class ReaderDrivers
 
                 if (!query.TryGetValue("protocol", out var protocol))
                 {
-                    throw new ArgumentException($"Reader URI '{readerUri}': the 'protocol' parameter is missing (allowed: r2000, lines).", nameof(readerUri));
+                    throw new ArgumentException($"Reader URI '{readerUri}': the 'protocol' parameter is missing (allowed: r2000, cf-ru5102, lines).", nameof(readerUri));
                 }
 
                 return protocol switch
                 {
                     "r2000" => new ReaderTarget(ReaderKind.R2000, string.Empty, 0, path, s),
+                    "cf-ru5102" => new ReaderTarget(ReaderKind.Cf5102, string.Empty, 0, path, s),
                     "lines" => new ReaderTarget(ReaderKind.Lines, string.Empty, 0, path, s),
-                    _ => throw new ArgumentException($"Reader URI '{readerUri}': protocol '{protocol}' is not supported (allowed: r2000, lines).", nameof(readerUri)),
+                    _ => throw new ArgumentException($"Reader URI '{readerUri}': protocol '{protocol}' is not supported (allowed: r2000, cf-ru5102, lines).", nameof(readerUri)),
                 };
             default:
                 throw new ArgumentException($"Reader URI '{readerUri}': scheme '{uri.Scheme}' is not supported (allowed: llrp, serial).", nameof(readerUri));
@@ -191,6 +194,9 @@ public enum ReaderKind
 
     /// <summary>A line-oriented scanner (one code per line).</summary>
     Lines,
+
+    /// <summary>A Chafon CF-RU5102 serial reader.</summary>
+    Cf5102,
 }
 
 /// <summary>A parsed reader URI.</summary>

@@ -37,8 +37,16 @@ internal sealed class PtyPair : IAsyncDisposable
         await Host.FlushAsync();
     }
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (_socat is { HasExited: false })
         {
             _socat.Kill();
