@@ -81,7 +81,7 @@ public static class TapCommand
                 ConnectTimeout = target.Settings.ConnectTimeout < timeout ? target.Settings.ConnectTimeout : timeout,
             };
             readerId ??= target.Kind == ReaderKind.Llrp ? $"{target.Host}:{target.Port}" : target.Path;
-            driver = ReaderDrivers.Create(uri.Split('?')[0], readerId, NullLoggerFactory.Instance, settings);
+            driver = ReaderDrivers.Create(uri, readerId, NullLoggerFactory.Instance, settings);
         }
         catch (ArgumentException ex)
         {
