@@ -226,7 +226,18 @@ public sealed partial class LlrpEmulator
                     await Status(conn, message.Header.Type == LlrpMessageType.StopROSpec ? LlrpMessageType.StopROSpecResponse : LlrpMessageType.DisableROSpecResponse, id, ct);
                     break;
                 case LlrpMessageType.KeepaliveAck:
-                    Interlocked.Increment(ref _keepaliveAcks);
+                    // Only an acknowledgement that echoes the id of a keepalive we sent counts.
+                    bool known;
+                    lock (_gate)
+                    {
+                        known = _pendingKeepalives.Remove(id);
+                    }
+
+                    if (known)
+                    {
+                        Interlocked.Increment(ref _keepaliveAcks);
+                    }
+
                     break;
                 case LlrpMessageType.CloseConnection:
                     Interlocked.Increment(ref _closeRequests);
@@ -300,7 +311,13 @@ public sealed partial class LlrpEmulator
             await Task.Delay(interval + TimeSpan.FromMilliseconds(_options.Faults.KeepaliveDelayMs), ct);
             if (!conn.Stalled && conn.KeepaliveInterval > TimeSpan.Zero)
             {
-                await SendAsync(conn, w => LlrpEncoder.Empty(w, LlrpMessageType.Keepalive, NextId()), ct);
+                var keepaliveId = NextId();
+                lock (_gate)
+                {
+                    _pendingKeepalives.Add(keepaliveId);
+                }
+
+                await SendAsync(conn, w => LlrpEncoder.Empty(w, LlrpMessageType.Keepalive, keepaliveId), ct);
             }
         }
     }

@@ -41,6 +41,7 @@ public sealed partial class LlrpEmulator : IAsyncDisposable
     private readonly Stopwatch _scenarioClock = new();
     private readonly List<Task> _sessions = [];
     private readonly List<Connection> _live = [];
+    private readonly HashSet<uint> _pendingKeepalives = [];
     private readonly Lock _gate = new();
     private TcpListener? _listener;
     private Task? _acceptLoop;
@@ -70,7 +71,7 @@ public sealed partial class LlrpEmulator : IAsyncDisposable
     /// <summary>Tag reads sent.</summary>
     public long TagsSent => Interlocked.Read(ref _tagsSent);
 
-    /// <summary>KEEPALIVE_ACKs received.</summary>
+    /// <summary>KEEPALIVE_ACKs received that echo the id of a KEEPALIVE sent.</summary>
     public long KeepaliveAcks => Interlocked.Read(ref _keepaliveAcks);
 
     /// <summary>CLOSE_CONNECTION requests received.</summary>
