@@ -48,7 +48,7 @@ public sealed class Tap_PrintsJsonReadsFromLlrpReader
         var stdout = new StringWriter();
         var stderr = new StringWriter();
 
-        var code = await TapCommand.RunAsync([$"llrp://127.0.0.1:{emulator.Port}", "--timeout", "3"], stdout, stderr, CancellationToken.None);
+        var code = await TapCommand.RunAsync([$"llrp://127.0.0.1:{emulator.Port}", "--timeout", "10"], stdout, stderr, CancellationToken.None);
 
         Assert.True(code == 0, stderr.ToString());
         Assert.Equal(string.Empty, stdout.ToString());
