@@ -1,0 +1,163 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using EdgeStream.Contracts;
+using EdgeStream.Readers.Serial;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Readers.Scanners;
+
+/// <summary>
+/// A line-oriented scanner (barcode or RFID handheld in serial/USB-CDC mode): one code per line,
+/// CR, LF or CRLF terminated. Each good line becomes a read with source <see cref="SourceKind.Scanner"/>
+/// and the configured operator; bad lines (not printable, too long) are rejected with a reason and
+/// counted. Scanners are silent for hours, so there is no read deadline; a device that disappears is
+/// reopened with backoff.
+/// </summary>
+public sealed class LineScannerDriver : IReaderDriver
+{
+    /// <summary>The longest line accepted; longer ones are discarded up to their end.</summary>
+    public const int MaxLineLength = 256;
+
+    private readonly ISerialLink _link;
+    private readonly ReaderSettings _settings;
+    private readonly ILogger _logger;
+    private readonly List<TagRead> _pending = [];
+
+    /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
+    public LineScannerDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<LineScannerDriver> logger)
+    {
+        _link = link;
+        ReaderId = readerId;
+        _settings = settings.Validate();
+        _logger = logger;
+        Counters = new ReaderCounters(readerId);
+    }
+
+    /// <inheritdoc/>
+    public string ReaderId { get; }
+
+    /// <summary>Counters for this scanner.</summary>
+    public ReaderCounters Counters { get; }
+
+    /// <inheritdoc/>
+    public Task RunAsync(IReadSink sink, CancellationToken cancellationToken) =>
+        Reconnect.RunAsync(ReaderId, _settings, sink, Counters, _logger, (state, ct) => SessionAsync(sink, state, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => default;
+
+    private async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    {
+        await using var stream = _link.Open();
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        state.MarkConnected();
+        Counters.Connected();
+        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Connected, $"Scanner on {_link.Name} is open.", EventTimes.NowUs()));
+        var discarding = false;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(ct);
+                var buffer = result.Buffer;
+                _pending.Clear();
+                buffer = SplitLines(buffer, sink, ref discarding);
+                if (_pending.Count > 0)
+                {
+                    await sink.WriteAsync(_pending.ToArray(), ct);
+                    Counters.AddReads(_pending.Count);
+                }
+
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    throw new ReaderLinkException($"Scanner device {_link.Name} closed.");
+                }
+            }
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private ReadOnlySequence<byte> SplitLines(ReadOnlySequence<byte> buffer, IReadSink sink, ref bool discarding)
+    {
+        var lines = new SequenceReader<byte>(buffer);
+        while (lines.TryReadToAny(out ReadOnlySequence<byte> line, "\r\n"u8, advancePastDelimiter: true))
+        {
+            if (discarding)
+            {
+                discarding = false;
+                continue;
+            }
+
+            if (line.Length > 0)
+            {
+                HandleLine(line, sink);
+            }
+        }
+
+        buffer = buffer.Slice(lines.Position);
+        if (buffer.Length > MaxLineLength)
+        {
+            if (!discarding)
+            {
+                Reject(sink, $"line longer than {MaxLineLength} bytes discarded");
+                discarding = true;
+            }
+
+            buffer = buffer.Slice(buffer.End);
+        }
+
+        return buffer;
+    }
+
+    private void HandleLine(ReadOnlySequence<byte> line, IReadSink sink)
+    {
+        if (line.Length > MaxLineLength)
+        {
+            Reject(sink, $"line longer than {MaxLineLength} bytes discarded");
+            return;
+        }
+
+        Span<byte> bytes = stackalloc byte[(int)line.Length];
+        line.CopyTo(bytes);
+        Span<char> chars = stackalloc char[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            chars[i] = bytes[i] < 0x80 ? (char)bytes[i] : '\uFFFD';
+        }
+
+        if (chars.Trim().IsEmpty)
+        {
+            return;
+        }
+
+        if (!ScanParser.TryParse(chars, out var epc, out var error))
+        {
+            Reject(sink, $"scanner line rejected: {error}");
+            return;
+        }
+
+        _pending.Add(new TagRead
+        {
+            Epc = epc,
+            ReaderId = ReaderId,
+            Antenna = 0,
+            RssiCentiDbm = TagRead.NoRssi,
+            EventTimeUs = EventTimes.NowUs(),
+            Source = SourceKind.Scanner,
+            SeenCount = 1,
+            OperatorId = _settings.OperatorId,
+        });
+    }
+
+    private void Reject(IReadSink sink, string text)
+    {
+        Counters.Rejected();
+        _logger.LogWarning("Scanner {Reader}: {Text}", ReaderId, text);
+        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, text, EventTimes.NowUs()));
+    }
+}

@@ -1,0 +1,169 @@
+using System.IO.Pipelines;
+using EdgeStream.Contracts;
+using EdgeStream.SerialProtocols.Chafon;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Readers.Serial;
+
+/// <summary>
+/// A driver for Chafon CF-RU5102 desktop/integrated readers (UHFReader18 protocol): polls with the
+/// Gen2 inventory command and turns each answer's EPC list into reads (single antenna, no RSSI in
+/// this protocol). Frames failing their CRC are counted and skipped; a silent line is declared dead
+/// and reopened with backoff.
+/// </summary>
+public sealed class Cf5102ReaderDriver : IReaderDriver
+{
+    private readonly ISerialLink _link;
+    private readonly ReaderSettings _settings;
+    private readonly ILogger _logger;
+    private readonly byte[] _frame = new byte[Cf5102Codec.MaxFrameLength];
+    private readonly Epc[] _epcs = new Epc[256];
+    private readonly TagRead[] _batch = new TagRead[256];
+    private long _rejected;
+
+    /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
+    public Cf5102ReaderDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<Cf5102ReaderDriver> logger)
+    {
+        _link = link;
+        ReaderId = readerId;
+        _settings = settings.Validate();
+        _logger = logger;
+        Counters = new ReaderCounters(readerId);
+    }
+
+    /// <inheritdoc/>
+    public string ReaderId { get; }
+
+    /// <summary>Counters for this reader.</summary>
+    public ReaderCounters Counters { get; }
+
+    /// <inheritdoc/>
+    public Task RunAsync(IReadSink sink, CancellationToken cancellationToken) =>
+        Reconnect.RunAsync(ReaderId, _settings, sink, Counters, _logger, (state, ct) => SessionAsync(sink, state, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => default;
+
+    private async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    {
+        await using var stream = _link.Open();
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1024, leaveOpen: true));
+        var poll = Cf5102Codec.Command(_settings.SerialAddress, Cf5102Command.Inventory);
+        try
+        {
+            while (true)
+            {
+                await stream.WriteAsync(poll, ct);
+                await PollAsync(reader, sink, ct);
+                if (state.ConnectedAt is null)
+                {
+                    state.MarkConnected();
+                    Counters.Connected();
+                    sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Connected, $"CF-RU5102 reader on {_link.Name} answers inventory polls.", EventTimes.NowUs()));
+                }
+            }
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private async Task PollAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    {
+        while (true)
+        {
+            var length = await NextFrameAsync(reader, sink, ct);
+            var frame = _frame.AsSpan(0, length);
+            if (Cf5102Codec.AnsweredCommand(frame) != Cf5102Command.Inventory)
+            {
+                continue;
+            }
+
+            var status = Cf5102Codec.Status(frame);
+            if (status == Cf5102Command.StatusNoTag)
+            {
+                return;
+            }
+
+            if (status is not (Cf5102Command.StatusDone or Cf5102Command.StatusTimeout or Cf5102Command.StatusMore or Cf5102Command.StatusMemoryFull))
+            {
+                sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Notification, $"CF-RU5102 inventory status 0x{status:X2}.", EventTimes.NowUs()));
+                return;
+            }
+
+            if (!Cf5102Codec.TryReadInventory(frame, _epcs, out var count))
+            {
+                Reject(sink, "CF-RU5102 inventory answer whose EPC counts disagree with its length discarded.");
+            }
+            else if (count > 0)
+            {
+                var now = EventTimes.NowUs();
+                for (var i = 0; i < count; i++)
+                {
+                    _batch[i] = new TagRead
+                    {
+                        Epc = _epcs[i],
+                        ReaderId = ReaderId,
+                        Antenna = 1,
+                        RssiCentiDbm = TagRead.NoRssi,
+                        EventTimeUs = now,
+                        Source = SourceKind.Serial,
+                        SeenCount = 1,
+                    };
+                }
+
+                await sink.WriteAsync(_batch.AsMemory(0, count), ct);
+                Counters.AddReads(count);
+            }
+
+            if (status != Cf5102Command.StatusMore)
+            {
+                return;
+            }
+        }
+    }
+
+    private async ValueTask<int> NextFrameAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_settings.SerialReadTimeout);
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new ReaderLinkException($"CF-RU5102 reader on {_link.Name} sent no answer for {_settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
+            }
+
+            var buffer = result.Buffer;
+            var before = _rejected;
+            var found = Cf5102Codec.TryReadFrame(ref buffer, _frame, out var length, ref _rejected, Cf5102Command.Inventory);
+            reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
+            if (_rejected != before)
+            {
+                Reject(sink, $"{_rejected - before} byte(s) that were not a valid CF-RU5102 frame discarded.");
+            }
+
+            if (found)
+            {
+                return length;
+            }
+
+            if (result.IsCompleted)
+            {
+                throw new ReaderLinkException($"CF-RU5102 device {_link.Name} closed.");
+            }
+        }
+    }
+
+    private void Reject(IReadSink sink, string text)
+    {
+        Counters.Rejected();
+        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, text, EventTimes.NowUs()));
+    }
+}

@@ -1,0 +1,239 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using EdgeStream.Contracts;
+using EdgeStream.SerialProtocols.R2000;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeStream.Readers.Serial;
+
+/// <summary>
+/// A driver for R2000-family UHF modules on a serial line. One antenna: set the work antenna (0x74)
+/// and run real-time inventory (0x89) rounds back to back. Several antennas: fast antenna switching
+/// (0x8A) over them. Noise and corrupted frames are counted and never become reads; a line silent
+/// past the read timeout is declared dead and reopened with backoff.
+/// </summary>
+public sealed class R2000ReaderDriver : IReaderDriver
+{
+    private readonly ISerialLink _link;
+    private readonly ReaderSettings _settings;
+    private readonly ILogger _logger;
+    private readonly byte[] _frame = new byte[R2000Codec.MaxFrameLength];
+    private TagRead[] _batch = new TagRead[64];
+    private R2000StreamStats _stats;
+
+    /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
+    public R2000ReaderDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<R2000ReaderDriver> logger)
+    {
+        _link = link;
+        ReaderId = readerId;
+        _settings = settings.Validate();
+        _logger = logger;
+        Counters = new ReaderCounters(readerId);
+        if (_settings.Antennas.Any(a => a > 4))
+        {
+            throw new ArgumentException($"Reader setting 'antennas' = '{string.Join(',', _settings.Antennas)}' is invalid: an R2000 module has antennas 1..4.");
+        }
+    }
+
+    /// <inheritdoc/>
+    public string ReaderId { get; }
+
+    /// <summary>Counters for this reader.</summary>
+    public ReaderCounters Counters { get; }
+
+    /// <summary>Bytes of line noise seen (outside any frame).</summary>
+    public long NoiseBytes => Interlocked.Read(ref _stats.NoiseBytes);
+
+    /// <inheritdoc/>
+    public Task RunAsync(IReadSink sink, CancellationToken cancellationToken) =>
+        Reconnect.RunAsync(ReaderId, _settings, sink, Counters, _logger, (state, ct) => SessionAsync(sink, state, ct), cancellationToken);
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => default;
+
+    private async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    {
+        await using var stream = _link.Open();
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, leaveOpen: true));
+        try
+        {
+            var address = _settings.SerialAddress;
+            var antennas = _settings.Antennas.Count == 0 ? [(ushort)1] : _settings.Antennas.ToArray();
+            byte[] inventory;
+            if (antennas.Length == 1)
+            {
+                await stream.WriteAsync(R2000Codec.Frame(address, R2000Command.SetWorkAntenna, (byte)(antennas[0] - 1)), ct);
+                await ExpectAcknowledgementAsync(reader, sink, ct);
+                inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, _settings.InventoryRepeat);
+            }
+            else
+            {
+                // Four (antenna, stay) pairs; an antenna number above 3 switches that slot off.
+                var data = new byte[10];
+                for (var slot = 0; slot < 4; slot++)
+                {
+                    var on = antennas.Contains((ushort)(slot + 1));
+                    data[slot * 2] = on ? (byte)slot : (byte)0xFF;
+                    data[(slot * 2) + 1] = 1;
+                }
+
+                data[8] = 0;
+                data[9] = _settings.InventoryRepeat;
+                inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
+            }
+
+            var connected = false;
+            while (true)
+            {
+                await stream.WriteAsync(inventory, ct);
+                await RoundAsync(reader, sink, ct);
+                if (!connected)
+                {
+                    connected = true;
+                    state.MarkConnected();
+                    Counters.Connected();
+                    sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Connected, $"R2000 module on {_link.Name} is inventorying antennas {string.Join(',', antennas)}.", EventTimes.NowUs()));
+                }
+            }
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+    }
+
+    private async Task ExpectAcknowledgementAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    {
+        while (true)
+        {
+            var length = await NextFrameAsync(reader, sink, ct);
+            var frame = new R2000Frame(_frame.AsSpan(0, length));
+            if (frame.Command != R2000Command.SetWorkAntenna)
+            {
+                continue;
+            }
+
+            if (frame.Data.Length >= 1 && frame.Data[0] == R2000Command.Success)
+            {
+                return;
+            }
+
+            throw new ReaderLinkException($"R2000 module on {_link.Name} refused the work antenna: error 0x{(frame.Data.IsEmpty ? 0 : frame.Data[0]):X2}.");
+        }
+    }
+
+    /// <summary>Reads one inventory round's answers up to its end-of-round (or error) frame, delivering tag reads.</summary>
+    private async Task RoundAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    {
+        var count = 0;
+        while (true)
+        {
+            var length = await NextFrameAsync(reader, sink, ct);
+            var frame = new R2000Frame(_frame.AsSpan(0, length));
+            if (!R2000Codec.TryDecodeInventory(frame, out var inv))
+            {
+                if (frame.Command is R2000Command.RealTimeInventory or R2000Command.FastSwitchAntennaInventory)
+                {
+                    Reject(sink, $"R2000 inventory frame with inconsistent content ({length} bytes) discarded.");
+                }
+
+                continue;
+            }
+
+            switch (inv.Kind)
+            {
+                case R2000InventoryKind.Tag:
+                    if (count == _batch.Length)
+                    {
+                        Array.Resize(ref _batch, count * 2);
+                    }
+
+                    _batch[count++] = new TagRead
+                    {
+                        Epc = inv.Epc,
+                        ReaderId = ReaderId,
+                        Antenna = inv.Antenna,
+                        RssiCentiDbm = (short)(inv.RssiDbm * 100),
+                        EventTimeUs = EventTimes.NowUs(),
+                        Source = SourceKind.Serial,
+                        SeenCount = 1,
+                    };
+                    break;
+                case R2000InventoryKind.EndOfRound:
+                    await FlushAsync(sink, count, ct);
+                    return;
+                case R2000InventoryKind.Error:
+                    await FlushAsync(sink, count, ct);
+                    var text = inv.Antenna != 0
+                        ? $"R2000 antenna {inv.Antenna} reports error 0x{inv.ErrorCode:X2} (0x22: antenna missing)."
+                        : $"R2000 inventory error 0x{inv.ErrorCode:X2}.";
+                    sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Notification, text, EventTimes.NowUs()));
+                    if (inv.Antenna == 0)
+                    {
+                        return;
+                    }
+
+                    count = 0;
+                    break;
+            }
+        }
+    }
+
+    private async ValueTask FlushAsync(IReadSink sink, int count, CancellationToken ct)
+    {
+        if (count > 0)
+        {
+            await sink.WriteAsync(_batch.AsMemory(0, count), ct);
+            Counters.AddReads(count);
+        }
+    }
+
+    private async ValueTask<int> NextFrameAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_settings.SerialReadTimeout);
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new ReaderLinkException($"R2000 module on {_link.Name} sent no frame for {_settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
+            }
+
+            var buffer = result.Buffer;
+            var corruptBefore = _stats.CorruptFrames;
+            var noiseBefore = _stats.NoiseBytes;
+            var found = R2000Codec.TryReadFrame(ref buffer, _frame, out var length, ref _stats);
+            reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
+            for (var i = corruptBefore; i < _stats.CorruptFrames; i++)
+            {
+                Reject(sink, "R2000 frame with a bad length or checksum discarded.");
+            }
+
+            if (_stats.NoiseBytes != noiseBefore)
+            {
+                _logger.LogDebug("Reader {Reader}: skipped {Bytes} byte(s) of line noise.", ReaderId, _stats.NoiseBytes - noiseBefore);
+            }
+
+            if (found)
+            {
+                return length;
+            }
+
+            if (result.IsCompleted)
+            {
+                throw new ReaderLinkException($"R2000 device {_link.Name} closed.");
+            }
+        }
+    }
+
+    private void Reject(IReadSink sink, string text)
+    {
+        Counters.Rejected();
+        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, text, EventTimes.NowUs()));
+    }
+}
