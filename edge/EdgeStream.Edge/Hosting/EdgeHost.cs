@@ -8,6 +8,7 @@ using EdgeStream.Outbox;
 using EdgeStream.Outbox.Storage;
 using EdgeStream.Outbox.Uplink;
 using EdgeStream.Readers;
+using EdgeStream.Edge.Scans;
 
 namespace EdgeStream.Edge.Hosting;
 
@@ -17,11 +18,9 @@ public static class EdgeHost
     /// <summary>The meter every edge instrument lives on.</summary>
     public const string MeterName = "EdgeStream.Edge";
 
-    /// <summary>
-    /// Device drivers for <c>llrp://</c> and <c>serial://</c> readers. This build has the built-in
-    /// <c>sim://</c> reader only; with EdgeStream.Readers' drivers this is <c>ReaderDrivers.Create</c>.
-    /// </summary>
-    private static readonly Func<string, string, ILoggerFactory, IReaderDriver>? DeviceDrivers = null;
+    /// <summary>Device drivers for <c>llrp://</c> and <c>serial://</c> readers; <c>sim://</c> is built in.</summary>
+    private static readonly Func<string, string, ILoggerFactory, IReaderDriver>? DeviceDrivers =
+        (uri, id, loggers) => ReaderDrivers.Create(uri, id, loggers);
 
     /// <summary>Runs the daemon until SIGTERM/SIGINT. Returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -128,6 +127,7 @@ public static class EdgeHost
         await using var app = builder.Build();
         app.MapGet("/metrics", (PrometheusExporter e) => Results.Text(e.Scrape(), PrometheusExporter.ContentType));
         app.MapGet("/healthz", (Outbox.Outbox o, MqttUplink u) => Health(o, u));
+        app.MapScanEndpoints(new DurableScanSink(outbox, app.Services.GetRequiredService<OutboxReadSink>()), "handheld", time);
 
         try
         {

@@ -60,7 +60,7 @@ public sealed record UplinkOptions
     public TimeSpan BreakDuration { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Effective client id.</summary>
-    public string EffectiveClientId => ClientId ?? "edgestream-" + GatewayId;
+    public string EffectiveClientId => ClientId ?? GatewayId;
 
     /// <summary>True for mqtts.</summary>
     public bool UseTls => string.Equals(Broker.Scheme, "mqtts", StringComparison.OrdinalIgnoreCase);
