@@ -3,6 +3,9 @@ using EdgeStream.Cloud.Assets;
 using EdgeStream.Cloud.Gateways;
 using EdgeStream.Cloud.Http;
 using EdgeStream.Cloud.Mqtt;
+using EdgeStream.EventLog;
+using EdgeStream.EventLog.Kafka;
+using EdgeStream.Ingest;
 using EdgeStream.Observability;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MQTTnet.AspNetCore;
@@ -19,23 +22,41 @@ public static class CloudHost
     /// <summary>Runs until SIGTERM/Ctrl-C. Exit code 2 for bad configuration.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Length > 0 && args[0] == "hash-password")
+        {
+            return await HashPasswordAsync(args[1..]);
+        }
+
         WebApplication app;
         try
         {
-            app = Build(args, out var endpoints);
+            (app, var endpoints) = await BuildAsync(args);
             await app.StartAsync();
             var http = endpoints.Http.Select(l => $"http://{l.IPEndPoint}/").ToList();
-            var mqtt = endpoints.Mqtt.IPEndPoint!;
 
-            // Scripts and tests read these two lines to find the bound ports.
+            // Scripts and tests read these lines to find the bound ports.
             Console.Out.WriteLine($"cloud: portal {string.Join(' ', http)}");
-            Console.Out.WriteLine($"cloud: mqtt {mqtt}");
+            if (endpoints.Mqtt is { } mqtt)
+            {
+                Console.Out.WriteLine($"cloud: mqtt {mqtt.IPEndPoint}");
+            }
+
             await Console.Out.FlushAsync();
         }
         catch (OptionsException ex)
         {
             await Console.Error.WriteLineAsync($"edgestream-cloud: {ex.Message}");
             return 2;
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"edgestream-cloud: configuration: {ex.Message}");
+            return 2;
+        }
+        catch (EdgeStream.EventLog.EventLogException ex)
+        {
+            await Console.Error.WriteLineAsync($"edgestream-cloud: cannot open the event log: {ex.Message}");
+            return 1;
         }
         catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
         {
@@ -54,12 +75,12 @@ public static class CloudHost
         /// <summary>HTTP listeners.</summary>
         public List<ListenOptions> Http { get; } = [];
 
-        /// <summary>The MQTT listener.</summary>
-        public ListenOptions Mqtt { get; set; } = null!;
+        /// <summary>The embedded broker's listener; null when ingesting from an external broker.</summary>
+        public ListenOptions? Mqtt { get; set; }
     }
 
-    /// <summary>Builds the application without starting it.</summary>
-    public static WebApplication Build(string[] args, out Endpoints endpoints)
+    /// <summary>Builds the application without starting it: opens the event log and the ingest pipeline.</summary>
+    public static async Task<(WebApplication App, Endpoints Endpoints)> BuildAsync(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -69,9 +90,14 @@ public static class CloudHost
         builder.Configuration.AddEnvironmentVariables("EDGESTREAM_CLOUD_");
         var options = CloudOptions.From(builder.Configuration);
         Directory.CreateDirectory(options.DataDir);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         var bound = new Endpoints();
-        endpoints = bound;
         builder.WebHost.ConfigureKestrel(k =>
         {
             foreach (var ep in options.HttpEndpoints)
@@ -79,73 +105,162 @@ public static class CloudHost
                 k.Listen(ep, l => bound.Http.Add(l));
             }
 
-            k.Listen(options.MqttEndpoint, l =>
+            if (options.Broker is null)
             {
-                bound.Mqtt = l;
-                l.UseMqtt();
-            });
+                k.Listen(options.MqttEndpoint, l =>
+                {
+                    bound.Mqtt = l;
+                    l.UseMqtt();
+                });
+            }
         });
+
+        var credentials = options.GatewaysFile is null ? new GatewayCredentialStore([]) : GatewayCredentialStore.LoadJson(options.GatewaysFile);
+        var log = await EventLogSelection.OpenAsync(options.EventLog);
+        IngestPipeline pipeline;
+        try
+        {
+            pipeline = await IngestPipeline.OpenAsync(
+                new IngestOptions { StateDirectory = Path.Combine(options.DataDir, "ingest") },
+                log,
+                new IngestMetrics());
+        }
+        catch
+        {
+            await log.DisposeAsync();
+            throw;
+        }
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
-        builder.Services.AddSingleton(_ => new PrometheusExporter(GatewayTraffic.MeterName));
+        builder.Services.AddSingleton(_ => new PrometheusExporter(GatewayTraffic.MeterName, IngestMetrics.MeterName, "EdgeStream.Engine"));
+        builder.Services.AddSingleton(log);
+        builder.Services.AddSingleton(pipeline);
+        builder.Services.AddSingleton(credentials);
         builder.Services.AddSingleton<AssetDirectory>();
         builder.Services.AddSingleton(sp => new GatewayDirectory(sp.GetRequiredService<TimeProvider>(), options.GatewayTimeout));
         builder.Services.AddSingleton<GatewayTraffic>();
-        builder.Services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint().WithPersistentSessions(true));
-        builder.Services.AddMqttConnectionHandler();
-        builder.Services.AddConnections();
+        // Hosted services stop in reverse order: the log is closed only after its readers stopped.
+        builder.Services.AddHostedService(sp => new IngestLifetime(pipeline, log, sp.GetRequiredService<ILogger<IngestLifetime>>()));
+        builder.Services.AddHostedService<AssetProjection>();
+        if (options.Broker is { } broker)
+        {
+            builder.Services.AddHostedService(sp => new ExternalBrokerHost(
+                new ExternalBrokerIngest(ExternalBrokerOptions.Parse(broker), pipeline, sp.GetRequiredService<ILogger<ExternalBrokerIngest>>())));
+        }
+        else
+        {
+            builder.Services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint().WithPersistentSessions(true));
+            builder.Services.AddMqttConnectionHandler();
+            builder.Services.AddConnections();
+        }
 
         var app = builder.Build();
+
+        // Created before traffic so every counter is seen from its first increment.
         app.Services.GetRequiredService<PrometheusExporter>();
-        app.UseMqttServer(server => AttachBroker(server, app.Services));
+        if (options.Broker is null)
+        {
+            if (credentials.Count == 0)
+            {
+                app.Logger.LogWarning("No gateway credentials (--gateways FILE): every gateway connection will be refused.");
+            }
+
+            app.UseMqttServer(server => AttachBroker(server, app.Services));
+        }
+
         app.MapCloudApi();
         app.MapPortal();
-        return app;
+        return (app, bound);
     }
 
     private static void AttachBroker(MqttServer server, IServiceProvider services)
     {
+        var pipeline = services.GetRequiredService<IngestPipeline>();
+        var policy = new IngestBrokerPolicy(services.GetRequiredService<GatewayCredentialStore>(), pipeline.Metrics, services.GetRequiredService<ILogger<IngestBrokerPolicy>>());
+
+        // The policy authenticates, authorises and ingests (PUBACK after the durable append); it runs
+        // first, so the handlers below see only what it let through.
+        policy.Attach(server, pipeline);
         var traffic = services.GetRequiredService<GatewayTraffic>();
         var gateways = services.GetRequiredService<GatewayDirectory>();
-
-        // MQTT client ids are the gateway's to choose; learn which gateway a client speaks for from
-        // what it publishes, so connection events can be attributed to it.
-        var gatewayOfClient = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         server.InterceptingPublishAsync += e =>
         {
-            if (e.ClientId is null or "")
+            if (e.SessionItems?[IngestBrokerPolicy.GatewaySessionKey] is string gatewayId && e.Response.ReasonCode == MQTTnet.Protocol.MqttPubAckReasonCode.Success)
             {
-                return Task.CompletedTask; // the broker's own messages (retained replays)
-            }
-
-            var topic = e.ApplicationMessage.Topic;
-            if (traffic.Handle(e.ClientId, topic, e.ApplicationMessage.Payload) == TrafficOutcome.Accepted
-                && EdgeStream.Contracts.Topics.TryParse(topic, out var gatewayId, out _))
-            {
-                gatewayOfClient[e.ClientId] = gatewayId;
+                traffic.Handle(gatewayId, e.ApplicationMessage.Topic, e.ApplicationMessage.Payload);
             }
 
             return Task.CompletedTask;
         };
         server.ClientConnectedAsync += e =>
         {
-            if (gatewayOfClient.TryGetValue(e.ClientId, out var gatewayId))
+            if (e.SessionItems[IngestBrokerPolicy.GatewaySessionKey] is string gatewayId)
             {
-                gateways.OnConnected(gatewayId);
+                gateways.OnTraffic(gatewayId);
             }
 
             return Task.CompletedTask;
         };
         server.ClientDisconnectedAsync += e =>
         {
-            if (gatewayOfClient.TryGetValue(e.ClientId, out var gatewayId))
+            if (e.SessionItems?[IngestBrokerPolicy.GatewaySessionKey] is string gatewayId)
             {
                 gateways.OnDisconnected(gatewayId);
             }
 
             return Task.CompletedTask;
         };
+    }
+
+    private static async Task<int> HashPasswordAsync(string[] args)
+    {
+        // Reads the password from stdin so it never appears in the process list or shell history.
+        if (args.Length != 0)
+        {
+            await Console.Error.WriteLineAsync("usage: edgestream-cloud hash-password < password-file   (prints a passwordHash for the gateways file)");
+            return 2;
+        }
+
+        var password = (await Console.In.ReadLineAsync())?.TrimEnd('\r');
+        if (string.IsNullOrEmpty(password))
+        {
+            await Console.Error.WriteLineAsync("edgestream-cloud: hash-password: no password on standard input");
+            return 2;
+        }
+
+        await Console.Out.WriteLineAsync(GatewayPasswords.Hash(password));
+        return 0;
+    }
+
+    private sealed class IngestLifetime(IngestPipeline pipeline, IEventLog log, ILogger<IngestLifetime> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            if (pipeline.RecoveredBatches > 0)
+            {
+                logger.LogInformation("Recovered dedupe marks of {Count} batches from the log tail.", pipeline.RecoveredBatches);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            pipeline.Dispose();
+            await log.DisposeAsync();
+        }
+    }
+
+    private sealed class ExternalBrokerHost(ExternalBrokerIngest ingest) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => ingest.StartAsync(cancellationToken);
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            await ingest.StopAsync();
+            await ingest.DisposeAsync();
+        }
     }
 }

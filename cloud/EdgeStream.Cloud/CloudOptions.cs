@@ -28,6 +28,18 @@ public sealed record CloudOptions
     /// <summary>A gateway counts as offline when silent this long, even without a will message.</summary>
     public TimeSpan GatewayTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Gateway credentials file (<c>{"gateways":[{"gatewayId":…,"passwordHash":…}]}</c>; hashes from
+    /// <c>edgestream-cloud hash-password</c>). Without it no gateway can connect to the embedded broker.
+    /// </summary>
+    public string? GatewaysFile { get; init; }
+
+    /// <summary>External broker to ingest from instead of the embedded one, e.g. <c>mqtt://user:pass@host:1883</c>.</summary>
+    public string? Broker { get; init; }
+
+    /// <summary>Which event log runs (section <c>EventLog</c>); the embedded one in <see cref="DataDir"/> by default.</summary>
+    public EdgeStream.EventLog.Kafka.EventLogSettings EventLog { get; init; } = new();
+
     /// <summary>Parsed HTTP endpoints.</summary>
     public IReadOnlyList<IPEndPoint> HttpEndpoints { get; private init; } = [];
 
@@ -42,6 +54,34 @@ public sealed record CloudOptions
         var mqtt = configuration["mqtt"] ?? section["Mqtt"] ?? DefaultMqtt;
         var dataDir = configuration["data-dir"] ?? section["DataDir"] ?? Path.Combine(Environment.CurrentDirectory, "cloud-data");
         var timeoutText = configuration["gateway-timeout"] ?? section["GatewayTimeout"];
+        var gatewaysFile = configuration["gateways"] ?? section["GatewaysFile"];
+        var broker = configuration["broker"] ?? section["Broker"];
+        if (gatewaysFile is not null && !File.Exists(gatewaysFile))
+        {
+            throw new OptionsException("gateways", gatewaysFile, "the path of an existing gateway credentials JSON file");
+        }
+
+        if (broker is not null && !(Uri.TryCreate(broker, UriKind.Absolute, out var brokerUri) && brokerUri.Scheme is "mqtt" or "mqtts"))
+        {
+            throw new OptionsException("broker", broker, "mqtt[s]://[user:pass@]host:port");
+        }
+
+        var logSection = configuration.GetSection("EventLog");
+        var kind = logSection["Kind"] ?? "embedded";
+        EdgeStream.EventLog.Kafka.EventLogSettings eventLog;
+        try
+        {
+            eventLog = kind.Trim().ToLowerInvariant() switch
+            {
+                "embedded" => new() { Kind = "embedded", Embedded = BindEmbedded(logSection.GetSection("Embedded"), Path.Combine(Path.GetFullPath(dataDir), "log")) },
+                "kafka" => new() { Kind = "kafka", Kafka = BindKafka(logSection.GetSection("Kafka")) },
+                _ => throw new OptionsException("EventLog:Kind", kind, "embedded or kafka"),
+            };
+        }
+        catch (FormatException ex)
+        {
+            throw new OptionsException("EventLog", ex.Message, "numbers where numbers are expected");
+        }
 
         var http = new List<IPEndPoint>();
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -79,6 +119,33 @@ public sealed record CloudOptions
             GatewayTimeout = timeout,
             HttpEndpoints = http,
             MqttEndpoint = mqttEp,
+            GatewaysFile = gatewaysFile is null ? null : Path.GetFullPath(gatewaysFile),
+            Broker = broker,
+            EventLog = eventLog,
+        };
+    }
+
+    private static EdgeStream.EventLog.Embedded.EmbeddedLogOptions BindEmbedded(IConfigurationSection s, string defaultDirectory)
+    {
+        var o = new EdgeStream.EventLog.Embedded.EmbeddedLogOptions { Directory = s["Directory"] ?? defaultDirectory };
+        return o with
+        {
+            Partitions = s["Partitions"] is { } p ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : o.Partitions,
+            RetentionTime = s["RetentionTime"] is { } rt ? TimeSpan.Parse(rt, System.Globalization.CultureInfo.InvariantCulture) : o.RetentionTime,
+        };
+    }
+
+    private static EdgeStream.EventLog.Kafka.KafkaLogOptions BindKafka(IConfigurationSection s)
+    {
+        var o = new EdgeStream.EventLog.Kafka.KafkaLogOptions
+        {
+            BootstrapServers = s["BootstrapServers"] ?? throw new OptionsException("EventLog:Kafka:BootstrapServers", "(missing)", "host:port[,host:port…] of the Kafka cluster"),
+        };
+        return o with
+        {
+            Topic = s["Topic"] ?? o.Topic,
+            Partitions = s["Partitions"] is { } p ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : o.Partitions,
+            ReplicationFactor = s["ReplicationFactor"] is { } r ? short.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : o.ReplicationFactor,
         };
     }
 

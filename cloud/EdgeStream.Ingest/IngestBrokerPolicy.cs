@@ -21,7 +21,10 @@ namespace EdgeStream.Ingest;
 /// </summary>
 public sealed partial class IngestBrokerPolicy
 {
-    private const string GatewayKey = "edgestream.gateway";
+    /// <summary>Session item under which an authenticated connection keeps its gateway id.</summary>
+    public const string GatewaySessionKey = "edgestream.gateway";
+
+    private const string GatewayKey = GatewaySessionKey;
     private readonly GatewayCredentialStore _credentials;
     private readonly IngestMetrics _metrics;
     private readonly ILogger _logger;

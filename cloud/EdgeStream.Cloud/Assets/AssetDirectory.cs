@@ -39,6 +39,21 @@ public sealed class AssetDirectory
         }
     }
 
+    /// <summary>Applies one record read back from the event log.</summary>
+    public void Apply(in EdgeStream.Contracts.Wire.LogEntry entry)
+    {
+        if (entry.Class == DataClass.Presence)
+        {
+            var e = entry.Presence;
+            Update(e.Epc, entry.GatewayId, e.EventTimeUs, e.Kind == PresenceKind.Depart ? null : e.Zone, zoneKnown: true, null, 0, e.PeakRssiCentiDbm);
+        }
+        else
+        {
+            var r = entry.Read;
+            Update(r.Epc, entry.GatewayId, r.EventTimeUs, null, zoneKnown: false, r.ReaderId, r.Antenna, r.RssiCentiDbm);
+        }
+    }
+
     /// <summary>Every asset, ordered by EPC.</summary>
     public IReadOnlyList<AssetView> Snapshot() =>
         _assets.OrderBy(kv => kv.Key).Select(kv => kv.Value.View).ToList();

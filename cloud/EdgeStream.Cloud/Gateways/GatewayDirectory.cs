@@ -17,18 +17,33 @@ public sealed class GatewayDirectory(TimeProvider clock, TimeSpan timeout)
 {
     private readonly ConcurrentDictionary<string, Entry> _gateways = new(StringComparer.Ordinal);
 
-    /// <summary>Records that a batch arrived from <paramref name="gatewayId"/>.</summary>
-    public void OnBatch(string gatewayId, Batch batch)
+    /// <summary>Records that an authenticated gateway published something: it is alive now.</summary>
+    public void OnTraffic(string gatewayId)
     {
         var e = _gateways.GetOrAdd(gatewayId, id => new Entry(id));
         lock (e)
         {
             e.LastSeen = clock.GetUtcNow();
             e.Connected = true;
-            e.LastSequence = Math.Max(e.LastSequence, batch.Sequence);
+        }
+    }
+
+    /// <summary>Records a batch read back from the event log (replayed at start too, so it does not touch liveness).</summary>
+    public void OnLogged(string gatewayId, ulong sequence, DataClass dataClass, int count)
+    {
+        var e = _gateways.GetOrAdd(gatewayId, id => new Entry(id));
+        lock (e)
+        {
+            e.LastSequence = Math.Max(e.LastSequence, sequence);
             e.Batches++;
-            e.Reads += batch.Reads.Count;
-            e.Events += batch.Events.Count;
+            if (dataClass == DataClass.Reads)
+            {
+                e.Reads += count;
+            }
+            else
+            {
+                e.Events += count;
+            }
         }
     }
 

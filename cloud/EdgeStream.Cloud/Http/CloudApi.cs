@@ -28,6 +28,13 @@ public static class CloudApi
                 : Results.BadRequest(new { error = $"'{epc}' is not an EPC: expected an even number of hex digits." }));
         app.MapGet("/api/gateways", (GatewayDirectory gateways) => Results.Json(gateways.Snapshot(), Json));
         app.MapGet("/api/assets/stream", StreamAssetsAsync);
+        app.MapGet("/api/deadletters", (string? gateway, string? reason, int? limit, EdgeStream.Ingest.IngestPipeline pipeline) =>
+            limit is < 1 or > 1000
+                ? Results.BadRequest(new { error = "limit must be 1..1000." })
+                : Results.Json(
+                    pipeline.DeadLetters.Query(new EdgeStream.Ingest.DeadLetterQuery { GatewayId = gateway, Reason = reason, Limit = limit ?? 100 })
+                        .Select(d => new { d.Id, d.ReceivedAt, d.GatewayId, d.Topic, d.Reason, d.Detail, d.OriginalLength, payloadBase64 = Convert.ToBase64String(d.Payload) }),
+                    Json));
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/metrics", (PrometheusExporter exporter) => Results.Text(exporter.Render(), PrometheusExporter.ContentType));
     }

@@ -18,9 +18,10 @@ public sealed class CloudIngestsGatewayBatches
     [Fact]
     public async Task Presence_events_set_zones_and_garbage_is_counted_not_fatal()
     {
-        await using var cloud = await CloudProcess.StartAsync();
+        await using var cloud = await CloudProcess.StartAsync(["gw-test"]);
         using var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort).WithClientId("gw-test").Build());
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort)
+            .WithClientId("gw-test").WithCredentials("gw-test", CloudProcess.GatewayPassword).Build());
 
         var pump = Epc.ParseHex("300833B2DDD9014000000001");
         var now = EventTimes.NowUs();
@@ -65,9 +66,11 @@ public sealed class CloudIngestsGatewayBatches
         Assert.NotEqual(JsonValueKind.Null, gw.GetProperty("lastSeen").ValueKind);
 
         var metrics = await cloud.Http.GetStringAsync("/metrics");
-        Assert.Contains("edgestream_cloud_rejected_total{reason=\"BadMagic\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("edgestream_cloud_deadletter_total{reason=\"bad_magic\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("edgestream_cloud_reads_ingested_total 2", metrics, StringComparison.Ordinal);
         Assert.Equal("ok\n", await cloud.Http.GetStringAsync("/healthz"));
+        var dead = await cloud.GetArrayAsync("/api/deadletters?gateway=gw-test");
+        Assert.Equal("bad_magic", Assert.Single(dead).GetProperty("reason").GetString());
 
         // The will message (or a clean offline status) marks the gateway offline.
         await Publish(client, Topics.For("gw-test", TopicKind.Status), GatewayStatusJson("gw-test", online: false));
@@ -78,7 +81,7 @@ public sealed class CloudIngestsGatewayBatches
     [Fact]
     public async Task Portal_page_is_served_and_the_live_stream_sends_a_snapshot()
     {
-        await using var cloud = await CloudProcess.StartAsync();
+        await using var cloud = await CloudProcess.StartAsync([]);
 
         var page = await cloud.Http.GetStringAsync("/");
         Assert.Contains("<title>EdgeStream portal</title>", page, StringComparison.Ordinal);

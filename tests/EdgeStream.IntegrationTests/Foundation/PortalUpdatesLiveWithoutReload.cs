@@ -16,7 +16,7 @@ public sealed class PortalUpdatesLiveWithoutReload
     [Fact]
     public async Task Zone_change_appears_in_the_open_page()
     {
-        await using var cloud = await CloudProcess.StartAsync();
+        await using var cloud = await CloudProcess.StartAsync(["gw-portal"]);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -29,7 +29,7 @@ public sealed class PortalUpdatesLiveWithoutReload
         await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("live", new() { Timeout = 30_000 });
 
         using var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort).WithClientId("gw-portal").Build());
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort).WithClientId("gw-portal").WithCredentials("gw-portal", CloudProcess.GatewayPassword).Build());
         var epc = Epc.ParseHex("E28011606000020000000042");
         var now = EventTimes.NowUs();
 

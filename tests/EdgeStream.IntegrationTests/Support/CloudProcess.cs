@@ -26,13 +26,31 @@ public sealed class CloudProcess : IAsyncDisposable
     /// <summary>The child process.</summary>
     public ChildProcess Process => _process;
 
-    /// <summary>Starts the cloud with <c>--urls http://127.0.0.1:0 --mqtt 127.0.0.1:0</c> and waits for both addresses.</summary>
-    public static async Task<CloudProcess> StartAsync(params string[] extraArgs)
+    /// <summary>Password of every gateway <see cref="StartAsync"/> registers (user name = gateway id).</summary>
+    public const string GatewayPassword = "test-secret";
+
+    /// <summary>The cloud's data folder (event log, ingest state).</summary>
+    public string DataDir => _dataDir;
+
+    /// <summary>
+    /// Starts the cloud with <c>--urls http://127.0.0.1:0 --mqtt 127.0.0.1:0</c>, the given gateways
+    /// registered with <see cref="GatewayPassword"/>, and waits for both addresses.
+    /// </summary>
+    public static Task<CloudProcess> StartAsync(string[] gateways, params string[] extraArgs) =>
+        StartInAsync(Directory.CreateTempSubdirectory("edgestream-cloud-").FullName, gateways, extraArgs);
+
+    /// <summary>As <see cref="StartAsync"/>, on an existing data folder (a restart).</summary>
+    public static async Task<CloudProcess> StartInAsync(string dataDir, string[] gateways, params string[] extraArgs)
     {
-        var dataDir = Directory.CreateTempSubdirectory("edgestream-cloud-").FullName;
+        var credentials = Path.Combine(dataDir, "gateways.json");
+        var hash = EdgeStream.Ingest.GatewayPasswords.Hash(GatewayPassword, 1000);
+        await File.WriteAllTextAsync(credentials, JsonSerializer.Serialize(new
+        {
+            gateways = gateways.Select(g => new { gatewayId = g, passwordHash = hash }),
+        }));
         var child = ChildProcess.StartDotnet(
             "edgestream-cloud.dll",
-            ["--urls", "http://127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data-dir", dataDir, .. extraArgs]);
+            ["--urls", "http://127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data-dir", dataDir, "--gateways", credentials, .. extraArgs]);
         try
         {
             var portal = await child.WaitForLineAsync(@"^cloud: portal (http://\S+/)", TimeSpan.FromSeconds(60));
