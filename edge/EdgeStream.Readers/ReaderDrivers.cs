@@ -138,6 +138,7 @@ public static class ReaderDrivers
             s = key switch
             {
                 "protocol" => s,
+                "id" => s, // the reader's id, taken by the caller (reader ids name antennas in zone maps)
                 "antennas" => s with { Antennas = value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => (ushort)Int(key, v, uri, 1, 64)).ToArray() },
                 "power" => s with { TransmitPowerDbm = Double(key, value, uri) },
                 "session" => s with { Session = (byte)Int(key, value, uri, 0, 3) },
@@ -157,7 +158,7 @@ public static class ReaderDrivers
                 "read-timeout-ms" => s with { SerialReadTimeout = TimeSpan.FromMilliseconds(Int(key, value, uri, 1, 600_000)) },
                 "operator" => s with { OperatorId = value },
                 _ => throw new ArgumentException(
-                    $"Reader URI '{uri}': unknown parameter '{key}' (allowed: protocol, antennas, power, session, searchmode, population, report-every, report-ms, keepalive-ms, dead-after, connect-timeout-ms, response-timeout-ms, backoff-min-ms, backoff-max-ms, baud, address, repeat, read-timeout-ms, operator).",
+                    $"Reader URI '{uri}': unknown parameter '{key}' (allowed: id, protocol, antennas, power, session, searchmode, population, report-every, report-ms, keepalive-ms, dead-after, connect-timeout-ms, response-timeout-ms, backoff-min-ms, backoff-max-ms, baud, address, repeat, read-timeout-ms, operator).",
                     nameof(uri)),
             };
         }
