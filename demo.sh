@@ -50,8 +50,13 @@ wait_line() {
   return 1
 }
 
+# The demo gateway's credentials: a fresh password each run, its hash in the cloud's gateways file.
+password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+hash=$(printf '%s\n' "$password" | dotnet "$bin_cloud" hash-password)
+printf '{"gateways":[{"gatewayId":"demo-ward-1","passwordHash":"%s"}]}\n' "$hash" >"$state/gateways.json"
+
 dotnet "$bin_cloud" --urls "http://127.0.0.1:$portal_port" --mqtt "127.0.0.1:$mqtt_port" --data-dir "$state/cloud" \
-  >"$state/logs/cloud.log" 2>&1 &
+  --gateways "$state/gateways.json" >"$state/logs/cloud.log" 2>&1 &
 pids=($!)
 portal=$(wait_line "$state/logs/cloud.log" '^cloud: portal ' | awk '{print $3}')
 mqtt=$(wait_line "$state/logs/cloud.log" '^cloud: mqtt ' | awk '{print $3}')
@@ -62,7 +67,7 @@ pids+=($!)
 reader=$(wait_line "$state/logs/reader.log" '^listening llrp ' | awk '{print $3}')
 
 dotnet "$bin_edge" run --config "$root/hardware/scenarios/demo-hospital.edge.json" \
-  --gateway-id demo-ward-1 --reader "llrp://$reader" --broker "mqtt://$mqtt" \
+  --gateway-id demo-ward-1 --reader "llrp://$reader?id=ward-reader" --broker "mqtt://demo-ward-1:$password@$mqtt" \
   --data-dir "$state/edge" --http 127.0.0.1:0 \
   >"$state/logs/edge.log" 2>&1 &
 pids+=($!)
@@ -71,7 +76,7 @@ echo
 echo "EdgeStream demo is running."
 echo "  portal:  $portal"
 echo "  reader:  llrp://$reader (emulated, scenario hardware/scenarios/demo-hospital.json)"
-echo "  broker:  mqtt://$mqtt"
+echo "  broker:  mqtt://$mqtt (gateway demo-ward-1)"
 echo "  logs:    $state/logs/"
 echo "Press Ctrl-C to stop."
 # Wait until a child dies or a signal arrives; a dead child ends the demo with its log shown.

@@ -41,6 +41,7 @@ public sealed partial class WindowingStage : IReadStage, IHostedService, IAsyncD
     private Task? _loop;
     private volatile StrongBox<WindowingStats> _stats = new(default);
     private long _lastRejected;
+    private int _disposed;
 
     /// <summary>Creates the stage; <paramref name="options"/> are validated by the processor.</summary>
     public WindowingStage(WindowingOptions options, IOutboxWriter outbox, TimeProvider time, OutboxMetrics metrics, ILogger<WindowingStage> logger)
@@ -113,6 +114,12 @@ public sealed partial class WindowingStage : IReadStage, IHostedService, IAsyncD
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        // The container may dispose this twice (it is both the read stage and a hosted service).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _input.Writer.TryComplete();
         await _abort.CancelAsync().ConfigureAwait(false);
         _abort.Dispose();

@@ -73,5 +73,10 @@ public sealed class EmulatedReaderToPortal_EndToEnd : IAsyncLifetime
         var metrics = await cloud.Http.GetStringAsync("/metrics");
         Assert.DoesNotContain("edgestream_cloud_deadletter_total{", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain("edgestream_cloud_broker_refusals_total{", metrics, StringComparison.Ordinal);
+
+        // A clean stop drains windowing, commits and says offline: exit code 0, gateway offline.
+        Assert.Equal(0, await edge.StopAsync(TimeSpan.FromSeconds(60)));
+        await Eventually.TrueAsync(async () =>
+            !(await cloud.GetArrayAsync("/api/gateways")).Single().GetProperty("online").GetBoolean(), Wait, "gateway offline after the edge stopped");
     }
 }
