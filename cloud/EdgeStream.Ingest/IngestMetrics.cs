@@ -6,7 +6,7 @@ namespace EdgeStream.Ingest;
 /// <summary>
 /// The ingest's instruments (System.Diagnostics.Metrics), named as they appear on <c>/metrics</c>.
 /// Each instance owns its <see cref="Meter"/>, so the host exports exactly one set
-/// (<see cref="PrometheusTextExporter"/>) and tests never see each other's counts.
+/// (<c>EdgeStream.Observability.PrometheusExporter</c>) and tests never see each other's counts.
 /// The totals are also kept as plain numbers for health pages and tests.
 /// </summary>
 public sealed class IngestMetrics : IDisposable

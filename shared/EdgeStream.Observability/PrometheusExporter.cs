@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
@@ -6,29 +5,58 @@ using System.Text;
 namespace EdgeStream.Observability;
 
 /// <summary>
-/// Collects the instruments of the named meters with a <see cref="MeterListener"/> and renders them in
-/// the Prometheus text exposition format (version 0.0.4). Counters become <c>_total</c> series as
-/// named, up-down counters and observable gauges become gauges, histograms get cumulative buckets.
-/// Small on purpose: the product exports a few dozen series, and a scrape must not allocate much.
+/// Renders System.Diagnostics.Metrics instruments in the Prometheus text exposition format (0.0.4),
+/// for the edge daemon's and the cloud's <c>/metrics</c>. Counters are summed per label set as they
+/// are recorded (one never recorded shows as 0, so dashboards see it from the start); observable
+/// instruments are observed at each render, and a label set they no longer report disappears;
+/// histograms get cumulative buckets, <c>_sum</c> and <c>_count</c>.
+/// Small on purpose: the product exports a few dozen series, and a scrape must not cost much.
 /// </summary>
 public sealed class PrometheusExporter : IDisposable
 {
-    private static readonly double[] DefaultBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    /// <summary>Content type of <see cref="Render"/>'s output.</summary>
+    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+    private static readonly double[] Buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     private readonly MeterListener _listener = new();
-    private readonly ConcurrentDictionary<Instrument, Series> _series = new();
-    private readonly HashSet<string> _meters;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<Instrument, Series> _series = [];
 
-    /// <summary>Starts listening to instruments of meters whose names are in <paramref name="meterNames"/>.</summary>
-    public PrometheusExporter(params string[] meterNames)
+    /// <summary>
+    /// Listens to exactly these meter instances. Prefer this where several instances share a name
+    /// in one process (tests), so their counts never mix.
+    /// </summary>
+    public PrometheusExporter(params Meter[] meters)
+        : this(instrument => meters.Any(m => ReferenceEquals(m, instrument.Meter)))
     {
-        _meters = new HashSet<string>(meterNames, StringComparer.Ordinal);
+    }
+
+    /// <summary>Listens to every meter whose name is in <paramref name="meterNames"/>.</summary>
+    public PrometheusExporter(params string[] meterNames)
+        : this(instrument => meterNames.Contains(instrument.Meter.Name, StringComparer.Ordinal))
+    {
+    }
+
+    private PrometheusExporter(Func<Instrument, bool> include)
+    {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (_meters.Contains(instrument.Meter.Name))
+            if (include(instrument))
             {
-                _series.TryAdd(instrument, new Series(instrument));
+                lock (_gate)
+                {
+                    _series.TryAdd(instrument, new Series(instrument));
+                }
+
                 listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.MeasurementsCompleted = (instrument, _) =>
+        {
+            lock (_gate)
+            {
+                _series.Remove(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
@@ -37,17 +65,25 @@ public sealed class PrometheusExporter : IDisposable
         _listener.Start();
     }
 
-    /// <summary>Content type of <see cref="Render"/>'s output.</summary>
-    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
-
-    /// <summary>Renders every known series.</summary>
+    /// <summary>Observes the observable instruments and renders every series, ordered by name.</summary>
     public string Render()
     {
+        List<Series> series;
+        lock (_gate)
+        {
+            series = [.. _series.Values];
+        }
+
+        foreach (var s in series)
+        {
+            s.BeginObservation();
+        }
+
         _listener.RecordObservableInstruments();
         var sb = new StringBuilder(4096);
-        foreach (var s in _series.Values.OrderBy(s => s.Name, StringComparer.Ordinal))
+        foreach (var s in series.OrderBy(s => s.Instrument.Name, StringComparer.Ordinal))
         {
-            s.Write(sb);
+            s.WriteTo(sb);
         }
 
         return sb.ToString();
@@ -58,113 +94,117 @@ public sealed class PrometheusExporter : IDisposable
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        if (_series.TryGetValue(instrument, out var s))
+        Series? s;
+        lock (_gate)
         {
-            s.Record(value, tags);
+            _series.TryGetValue(instrument, out s);
         }
+
+        s?.Add(value, tags);
     }
 
-    private sealed class Series
+    private sealed class Series(Instrument instrument)
     {
-        private readonly Instrument _instrument;
-        private readonly ConcurrentDictionary<string, Cell> _cells = new(StringComparer.Ordinal);
-        private readonly Kind _kind;
+        private readonly Lock _lock = new();
+        private readonly SortedDictionary<string, double> _values = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, Histogram> _histograms = new(StringComparer.Ordinal);
 
-        public Series(Instrument instrument)
+        public Instrument Instrument { get; } = instrument;
+
+        private bool IsHistogram => Instrument is Histogram<double> or Histogram<long> or Histogram<int>;
+
+        private bool IsCounter => Instrument is Counter<long> or Counter<double> or Counter<int>
+            or ObservableCounter<long> or ObservableCounter<double> or ObservableCounter<int>;
+
+        public void BeginObservation()
         {
-            _instrument = instrument;
-            Name = Sanitize(instrument.Name);
-            var type = instrument.GetType();
-            var generic = type.IsGenericType ? type.GetGenericTypeDefinition() : type;
-            _kind = generic == typeof(Counter<>) || generic == typeof(ObservableCounter<>) ? Kind.Counter
-                : generic == typeof(Histogram<>) ? Kind.Histogram
-                : Kind.Gauge;
+            if (Instrument.IsObservable)
+            {
+                lock (_lock)
+                {
+                    _values.Clear();
+                }
+            }
         }
 
-        public string Name { get; }
-
-        public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        public void Add(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
             var labels = Labels(tags);
-            var cell = _cells.GetOrAdd(labels, _ => new Cell(_kind == Kind.Histogram ? DefaultBuckets.Length : 0));
-            lock (cell)
+            lock (_lock)
             {
-                switch (_kind)
+                if (IsHistogram)
                 {
-                    case Kind.Counter when _instrument.IsObservable:
-                    case Kind.Gauge when _instrument.IsObservable:
-                        cell.Value = value;
-                        break;
-                    case Kind.Counter:
-                    case Kind.Gauge:
-                        cell.Value += value;
-                        break;
-                    case Kind.Histogram:
-                        cell.Value += value;
-                        cell.Count++;
-                        for (var i = 0; i < DefaultBuckets.Length; i++)
-                        {
-                            if (value <= DefaultBuckets[i])
-                            {
-                                cell.Buckets[i]++;
-                            }
-                        }
+                    if (!_histograms.TryGetValue(labels, out var h))
+                    {
+                        _histograms[labels] = h = new Histogram();
+                    }
 
-                        break;
+                    h.Count++;
+                    h.Sum += value;
+                    for (var i = 0; i < Buckets.Length; i++)
+                    {
+                        if (value <= Buckets[i])
+                        {
+                            h.Counts[i]++;
+                        }
+                    }
+                }
+                else if (IsCounter && !Instrument.IsObservable)
+                {
+                    _values[labels] = _values.GetValueOrDefault(labels) + value;
+                }
+                else
+                {
+                    _values[labels] = value;
                 }
             }
         }
 
-        public void Write(StringBuilder sb)
+        public void WriteTo(StringBuilder sb)
         {
-            if (_cells.IsEmpty)
+            var name = Sanitize(Instrument.Name);
+            lock (_lock)
             {
-                return;
-            }
-
-            if (!string.IsNullOrEmpty(_instrument.Description))
-            {
-                sb.Append("# HELP ").Append(Name).Append(' ').Append(_instrument.Description.Replace('\n', ' ')).Append('\n');
-            }
-
-            sb.Append("# TYPE ").Append(Name).Append(' ')
-              .Append(_kind switch { Kind.Counter => "counter", Kind.Histogram => "histogram", _ => "gauge" }).Append('\n');
-            foreach (var (labels, cell) in _cells.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                lock (cell)
+                if (Instrument.Description is { Length: > 0 } help)
                 {
-                    if (_kind == Kind.Histogram)
+                    sb.Append("# HELP ").Append(name).Append(' ').Append(help.Replace('\n', ' ')).Append('\n');
+                }
+
+                sb.Append("# TYPE ").Append(name).Append(IsHistogram ? " histogram\n" : IsCounter ? " counter\n" : " gauge\n");
+                if (IsHistogram)
+                {
+                    foreach (var (labels, h) in _histograms)
                     {
-                        for (var i = 0; i < DefaultBuckets.Length; i++)
+                        var prefix = labels.Length > 0 ? labels + "," : string.Empty;
+                        for (var i = 0; i < Buckets.Length; i++)
                         {
-                            sb.Append(Name).Append("_bucket{").Append(labels).Append(labels.Length > 0 ? "," : string.Empty)
-                              .Append("le=\"").Append(DefaultBuckets[i].ToString(CultureInfo.InvariantCulture)).Append("\"} ")
-                              .Append(cell.Buckets[i].ToString(CultureInfo.InvariantCulture)).Append('\n');
+                            sb.Append(name).Append("_bucket{").Append(prefix).Append("le=\"").Append(Format(Buckets[i])).Append("\"} ")
+                              .Append(h.Counts[i].ToString(CultureInfo.InvariantCulture)).Append('\n');
                         }
 
-                        sb.Append(Name).Append("_bucket{").Append(labels).Append(labels.Length > 0 ? "," : string.Empty)
-                          .Append("le=\"+Inf\"} ").Append(cell.Count.ToString(CultureInfo.InvariantCulture)).Append('\n');
-                        Line(sb, Name + "_sum", labels, cell.Value);
-                        Line(sb, Name + "_count", labels, cell.Count);
+                        sb.Append(name).Append("_bucket{").Append(prefix).Append("le=\"+Inf\"} ").Append(h.Count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                        sb.Append(name).Append("_sum").Append(Braces(labels)).Append(' ').Append(Format(h.Sum)).Append('\n');
+                        sb.Append(name).Append("_count").Append(Braces(labels)).Append(' ').Append(h.Count.ToString(CultureInfo.InvariantCulture)).Append('\n');
                     }
-                    else
-                    {
-                        Line(sb, Name, labels, cell.Value);
-                    }
+
+                    return;
+                }
+
+                if (_values.Count == 0 && IsCounter && !Instrument.IsObservable)
+                {
+                    sb.Append(name).Append(" 0\n");
+                }
+
+                foreach (var (labels, v) in _values)
+                {
+                    sb.Append(name).Append(Braces(labels)).Append(' ').Append(Format(v)).Append('\n');
                 }
             }
         }
 
-        private static void Line(StringBuilder sb, string name, string labels, double value)
-        {
-            sb.Append(name);
-            if (labels.Length > 0)
-            {
-                sb.Append('{').Append(labels).Append('}');
-            }
+        private static string Braces(string labels) => labels.Length == 0 ? string.Empty : "{" + labels + "}";
 
-            sb.Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-        }
+        private static string Format(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
         private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
@@ -173,8 +213,8 @@ public sealed class PrometheusExporter : IDisposable
                 return string.Empty;
             }
 
-            var pairs = new List<KeyValuePair<string, object?>>(tags.ToArray());
-            pairs.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+            var pairs = tags.ToArray();
+            Array.Sort(pairs, (a, b) => string.CompareOrdinal(a.Key, b.Key));
             var sb = new StringBuilder();
             foreach (var (k, v) in pairs)
             {
@@ -207,21 +247,14 @@ public sealed class PrometheusExporter : IDisposable
 
             return new string(chars);
         }
-
-        private enum Kind
-        {
-            Counter,
-            Gauge,
-            Histogram,
-        }
     }
 
-    private sealed class Cell(int buckets)
+    private sealed class Histogram
     {
-        public double Value { get; set; }
+        public long[] Counts { get; } = new long[Buckets.Length];
+
+        public double Sum { get; set; }
 
         public long Count { get; set; }
-
-        public long[] Buckets { get; } = new long[buckets];
     }
 }

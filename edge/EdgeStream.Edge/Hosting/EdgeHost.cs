@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using EdgeStream.Edge.Configuration;
-using EdgeStream.Edge.Metrics;
+using EdgeStream.Observability;
 using EdgeStream.Edge.Pipeline;
 using EdgeStream.Edge.Readers;
 using EdgeStream.Outbox;
@@ -125,7 +125,7 @@ public static class EdgeHost
         services.AddHostedService<ReaderHost>();
 
         await using var app = builder.Build();
-        app.MapGet("/metrics", (PrometheusExporter e) => Results.Text(e.Scrape(), PrometheusExporter.ContentType));
+        app.MapGet("/metrics", (PrometheusExporter e) => Results.Text(e.Render(), PrometheusExporter.ContentType));
         app.MapGet("/healthz", (Outbox.Outbox o, MqttUplink u) => Health(o, u));
         app.MapScanEndpoints(new DurableScanSink(outbox, app.Services.GetRequiredService<OutboxReadSink>()), "handheld", time);
 

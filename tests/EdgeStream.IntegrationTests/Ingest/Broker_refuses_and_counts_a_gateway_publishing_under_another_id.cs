@@ -10,7 +10,7 @@ public sealed class Broker_refuses_and_counts_a_gateway_publishing_under_another
     public async Task Publishing_under_another_gateways_topic_is_refused_counted_and_not_ingested()
     {
         await using var h = await EmbeddedBrokerHarness.StartAsync(gateways: ["gw-a", "gw-b"]);
-        using var exporter = new EdgeStream.Ingest.PrometheusTextExporter(h.Metrics.Meter);
+        using var exporter = new EdgeStream.Observability.PrometheusExporter(h.Metrics.Meter);
         using var a = await h.ConnectAsync("gw-a");
 
         // gw-a forges a batch of gw-b, on gw-b's topic.

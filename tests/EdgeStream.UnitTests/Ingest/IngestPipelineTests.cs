@@ -276,7 +276,7 @@ public sealed class IngestPipelineTests : IAsyncLifetime
     [Fact]
     public async Task Metrics_render_as_prometheus_text_with_the_documented_names()
     {
-        using var exporter = new PrometheusTextExporter(_pipeline.Metrics.Meter);
+        using var exporter = new EdgeStream.Observability.PrometheusExporter(_pipeline.Metrics.Meter);
         await _pipeline.HandleAsync(Gw, ReadsTopic, Batches.Bytes(Batches.Reads(Gw, 1, 6)), default);
         await _pipeline.HandleAsync(Gw, ReadsTopic, Batches.Bytes(Batches.Reads(Gw, 1, 6)), default);
         await _pipeline.HandleAsync(Gw, ReadsTopic, new ReadOnlySequence<byte>([0, 1]), default);
