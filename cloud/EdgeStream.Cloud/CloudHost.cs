@@ -143,7 +143,8 @@ public static class CloudHost
         builder.Services.AddSingleton<GatewayTraffic>();
         // Hosted services stop in reverse order: the log is closed only after its readers stopped.
         builder.Services.AddHostedService(sp => new IngestLifetime(pipeline, log, sp.GetRequiredService<ILogger<IngestLifetime>>()));
-        builder.Services.AddHostedService<AssetProjection>();
+        builder.Services.AddSingleton<AssetProjection>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AssetProjection>());
         if (options.Broker is { } broker)
         {
             builder.Services.AddHostedService(sp => new ExternalBrokerHost(

@@ -15,9 +15,13 @@ public sealed partial class AssetProjection(IEventLog log, AssetDirectory assets
     public const string GroupId = "cloud-asset-view";
 
     private long _undecodable;
+    private volatile bool _caughtUp;
 
     /// <summary>Log records that were not valid log entries (counted, skipped).</summary>
     public long Undecodable => Interlocked.Read(ref _undecodable);
+
+    /// <summary>True when the view had read every record the log held the last time it found nothing new.</summary>
+    public bool CaughtUp => _caughtUp;
 
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -29,6 +33,7 @@ public sealed partial class AssetProjection(IEventLog log, AssetDirectory assets
             GroupId = GroupId + "-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             StartFrom = OffsetReset.Earliest,
         });
+        var next = new long[log.PartitionCount];
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<LogRecord> records;
@@ -47,8 +52,16 @@ public sealed partial class AssetProjection(IEventLog log, AssetDirectory assets
                 continue;
             }
 
+            if (records.Count == 0)
+            {
+                _caughtUp = await AtEndAsync(next, stoppingToken);
+                continue;
+            }
+
+            _caughtUp = false;
             foreach (var record in records)
             {
+                next[record.Partition] = record.Offset + 1;
                 LogEntry entry;
                 try
                 {
@@ -68,6 +81,20 @@ public sealed partial class AssetProjection(IEventLog log, AssetDirectory assets
                 }
             }
         }
+    }
+
+    private async Task<bool> AtEndAsync(long[] next, CancellationToken ct)
+    {
+        for (var p = 0; p < next.Length; p++)
+        {
+            var offsets = await log.GetOffsetsAsync(p, ct);
+            if (Math.Max(next[p], offsets.Start) < offsets.End)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reading the event log failed; retrying in 1 s")]

@@ -36,6 +36,14 @@ public static class CloudApi
                         .Select(d => new { d.Id, d.ReceivedAt, d.GatewayId, d.Topic, d.Reason, d.Detail, d.OriginalLength, payloadBase64 = Convert.ToBase64String(d.Payload) }),
                     Json));
         app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/api/status", (AssetProjection projection, AssetDirectory assets, EdgeStream.EventLog.IEventLog log) => Results.Json(new
+        {
+            eventLog = log.Name,
+            partitions = log.PartitionCount,
+            assets = assets.Count,
+            assetViewCaughtUp = projection.CaughtUp,
+            undecodableRecords = projection.Undecodable,
+        }, Json));
         app.MapGet("/metrics", (PrometheusExporter exporter) => Results.Text(exporter.Render(), PrometheusExporter.ContentType));
     }
 

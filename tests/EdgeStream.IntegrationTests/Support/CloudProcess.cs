@@ -9,10 +9,13 @@ public sealed class CloudProcess : IAsyncDisposable
     private readonly ChildProcess _process;
     private readonly string _dataDir;
 
-    private CloudProcess(ChildProcess process, string dataDir, Uri http, int mqttPort)
+    private readonly bool _ownsDataDir;
+
+    private CloudProcess(ChildProcess process, string dataDir, bool ownsDataDir, Uri http, int mqttPort)
     {
         _process = process;
         _dataDir = dataDir;
+        _ownsDataDir = ownsDataDir;
         Http = new HttpClient { BaseAddress = http, Timeout = TimeSpan.FromSeconds(30) };
         MqttPort = mqttPort;
     }
@@ -37,10 +40,16 @@ public sealed class CloudProcess : IAsyncDisposable
     /// registered with <see cref="GatewayPassword"/>, and waits for both addresses.
     /// </summary>
     public static Task<CloudProcess> StartAsync(string[] gateways, params string[] extraArgs) =>
-        StartInAsync(Directory.CreateTempSubdirectory("edgestream-cloud-").FullName, gateways, extraArgs);
+        StartCoreAsync(Directory.CreateTempSubdirectory("edgestream-cloud-").FullName, true, gateways, 0, extraArgs);
 
-    /// <summary>As <see cref="StartAsync"/>, on an existing data folder (a restart).</summary>
-    public static async Task<CloudProcess> StartInAsync(string dataDir, string[] gateways, params string[] extraArgs)
+    /// <summary>
+    /// As <see cref="StartAsync"/>, on a data folder the caller owns and keeps (for restarts), with the
+    /// broker on <paramref name="mqttPort"/> so gateways find it again after a restart.
+    /// </summary>
+    public static Task<CloudProcess> StartInAsync(string dataDir, string[] gateways, int mqttPort, params string[] extraArgs) =>
+        StartCoreAsync(dataDir, false, gateways, mqttPort, extraArgs);
+
+    private static async Task<CloudProcess> StartCoreAsync(string dataDir, bool ownsDataDir, string[] gateways, int mqttPort, string[] extraArgs)
     {
         var credentials = Path.Combine(dataDir, "gateways.json");
         var hash = EdgeStream.Ingest.GatewayPasswords.Hash(GatewayPassword, 1000);
@@ -50,12 +59,12 @@ public sealed class CloudProcess : IAsyncDisposable
         }));
         var child = ChildProcess.StartDotnet(
             "edgestream-cloud.dll",
-            ["--urls", "http://127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data-dir", dataDir, "--gateways", credentials, .. extraArgs]);
+            ["--urls", "http://127.0.0.1:0", "--mqtt", $"127.0.0.1:{mqttPort}", "--data-dir", dataDir, "--gateways", credentials, .. extraArgs]);
         try
         {
             var portal = await child.WaitForLineAsync(@"^cloud: portal (http://\S+/)", TimeSpan.FromSeconds(60));
             var mqtt = await child.WaitForLineAsync(@"^cloud: mqtt 127\.0\.0\.1:(\d+)", TimeSpan.FromSeconds(10));
-            return new CloudProcess(child, dataDir, new Uri(portal.Groups[1].Value), int.Parse(mqtt.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            return new CloudProcess(child, dataDir, ownsDataDir, new Uri(portal.Groups[1].Value), int.Parse(mqtt.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         }
         catch
         {
@@ -73,6 +82,11 @@ public sealed class CloudProcess : IAsyncDisposable
     {
         Http.Dispose();
         await _process.DisposeAsync();
+        if (!_ownsDataDir)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_dataDir, recursive: true);
