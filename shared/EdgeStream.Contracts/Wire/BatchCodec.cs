@@ -357,17 +357,11 @@ public static class BatchCodec
 
         public void VarUInt(ulong v)
         {
-            Ensure(10);
-            while (v >= 0x80)
-            {
-                _span[_pos++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
-
-            _span[_pos++] = (byte)v;
+            Ensure(Wire.VarInt.MaxBytes);
+            _pos += Wire.VarInt.Write(_span[_pos..], v);
         }
 
-        public void VarInt(long v) => VarUInt((ulong)((v << 1) ^ (v >> 63)));
+        public void VarInt(long v) => VarUInt(Wire.VarInt.ZigZag(v));
 
         public void String(string s)
         {
@@ -443,30 +437,19 @@ public static class BatchCodec
 
         public ulong VarUInt(string field)
         {
-            ulong result = 0;
-            for (var shift = 0; shift < 64; shift += 7)
+            var pos = Position;
+            if (Wire.VarInt.TryRead(_data, ref pos, out var value, out var overlong))
             {
-                if (Position >= _data.Length)
-                {
-                    throw Truncated(field);
-                }
-
-                var b = _data[Position++];
-                result |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return result;
-                }
+                Position = pos;
+                return value;
             }
 
-            throw new WireFormatException(WireError.Malformed, $"Variable-length integer for {field} at byte {Position} is longer than 10 bytes.");
+            throw overlong
+                ? new WireFormatException(WireError.Malformed, $"Variable-length integer for {field} at byte {Position} is longer than 10 bytes.")
+                : Truncated(field);
         }
 
-        public long VarInt(string field)
-        {
-            var u = VarUInt(field);
-            return (long)(u >> 1) ^ -(long)(u & 1);
-        }
+        public long VarInt(string field) => Wire.VarInt.UnZigZag(VarUInt(field));
 
         public int Count(string field, int max)
         {

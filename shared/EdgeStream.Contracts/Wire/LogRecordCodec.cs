@@ -177,18 +177,9 @@ public static class LogRecordCodec
 
         public void Byte(byte b) => _span[Position++] = b;
 
-        public void VarUInt(ulong v)
-        {
-            while (v >= 0x80)
-            {
-                _span[Position++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
+        public void VarUInt(ulong v) => Position += Wire.VarInt.Write(_span[Position..], v);
 
-            _span[Position++] = (byte)v;
-        }
-
-        public void VarInt(long v) => VarUInt((ulong)((v << 1) ^ (v >> 63)));
+        public void VarInt(long v) => VarUInt(Wire.VarInt.ZigZag(v));
 
         public void String(string s)
         {
@@ -231,25 +222,17 @@ public static class LogRecordCodec
 
         public ulong VarUInt()
         {
-            ulong result = 0;
-            for (var shift = 0; shift < 64; shift += 7)
+            if (Wire.VarInt.TryRead(_data, ref _pos, out var value, out var overlong))
             {
-                var b = Byte();
-                result |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return result;
-                }
+                return value;
             }
 
-            throw new WireFormatException(WireError.Malformed, "Log record has a variable-length integer longer than 10 bytes.");
+            throw overlong
+                ? new WireFormatException(WireError.Malformed, "Log record has a variable-length integer longer than 10 bytes.")
+                : Truncated();
         }
 
-        public long VarInt()
-        {
-            var u = VarUInt();
-            return (long)(u >> 1) ^ -(long)(u & 1);
-        }
+        public long VarInt() => Wire.VarInt.UnZigZag(VarUInt());
 
         public ReadOnlySpan<byte> Bytes(int n)
         {
