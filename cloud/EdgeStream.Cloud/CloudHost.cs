@@ -41,6 +41,13 @@ public static class CloudHost
                 Console.Out.WriteLine($"cloud: mqtt {mqtt.IPEndPoint}");
             }
 
+            if (endpoints.Mqtts is { } mqtts)
+            {
+                Console.Out.WriteLine($"cloud: mqtts {mqtts.IPEndPoint}");
+            }
+
+            Console.Out.WriteLine("cloud: ready");
+
             await Console.Out.FlushAsync();
         }
         catch (OptionsException ex)
@@ -75,8 +82,11 @@ public static class CloudHost
         /// <summary>HTTP listeners.</summary>
         public List<ListenOptions> Http { get; } = [];
 
-        /// <summary>The embedded broker's listener; null when ingesting from an external broker.</summary>
+        /// <summary>The embedded broker's plain listener; null when off or ingesting from an external broker.</summary>
         public ListenOptions? Mqtt { get; set; }
+
+        /// <summary>The embedded broker's TLS listener, if configured.</summary>
+        public ListenOptions? Mqtts { get; set; }
     }
 
     /// <summary>Builds the application without starting it: opens the event log and the ingest pipeline.</summary>
@@ -97,6 +107,7 @@ public static class CloudHost
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
+        var credentials = options.GatewaysFile is null ? new GatewayCredentialStore([]) : GatewayCredentialStore.LoadJson(options.GatewaysFile);
         var bound = new Endpoints();
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -105,7 +116,7 @@ public static class CloudHost
                 k.Listen(ep, l => bound.Http.Add(l));
             }
 
-            if (options.Broker is null)
+            if (options.Broker is null && options.PlainMqtt)
             {
                 k.Listen(options.MqttEndpoint, l =>
                 {
@@ -113,9 +124,33 @@ public static class CloudHost
                     l.UseMqtt();
                 });
             }
+
+            if (options.Broker is null && options.MqttsEndpoint is { } tlsEndpoint)
+            {
+                var certificate = new IngestTlsOptions
+                {
+                    CertificatePath = options.MqttsCertificate!,
+                    KeyPath = options.MqttsKey,
+                    CertificatePassword = options.MqttsCertificatePassword,
+                }.LoadCertificate();
+                k.Listen(tlsEndpoint, l =>
+                {
+                    bound.Mqtts = l;
+                    l.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = certificate,
+                        SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+
+                        // Gateways use self-issued certificates pinned by thumbprint in the gateways
+                        // file: the pin decides, not a chain. Without a certificate a password may do.
+                        ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate,
+                        ClientCertificateValidation = (cert, _, _) => credentials.IsKnownCertificate(cert),
+                    });
+                    l.UseMqtt();
+                });
+            }
         });
 
-        var credentials = options.GatewaysFile is null ? new GatewayCredentialStore([]) : GatewayCredentialStore.LoadJson(options.GatewaysFile);
         var log = await EventLogSelection.OpenAsync(options.EventLog);
         IngestPipeline pipeline;
         try

@@ -40,6 +40,21 @@ public sealed record CloudOptions
     /// <summary>Which event log runs (section <c>EventLog</c>); the embedded one in <see cref="DataDir"/> by default.</summary>
     public EdgeStream.EventLog.Kafka.EventLogSettings EventLog { get; init; } = new();
 
+    /// <summary>MQTT over TLS listener <c>host:port</c> of the embedded broker, or null for none.</summary>
+    public IPEndPoint? MqttsEndpoint { get; private init; }
+
+    /// <summary>Server certificate for <see cref="MqttsEndpoint"/>: PKCS#12, or PEM with <see cref="MqttsKey"/>.</summary>
+    public string? MqttsCertificate { get; private init; }
+
+    /// <summary>PEM private key of <see cref="MqttsCertificate"/>.</summary>
+    public string? MqttsKey { get; private init; }
+
+    /// <summary>Password of a PKCS#12 <see cref="MqttsCertificate"/>.</summary>
+    public string? MqttsCertificatePassword { get; private init; }
+
+    /// <summary>False when <c>--mqtt off</c>: only the TLS listener takes gateways.</summary>
+    public bool PlainMqtt { get; private init; } = true;
+
     /// <summary>Parsed HTTP endpoints.</summary>
     public IReadOnlyList<IPEndPoint> HttpEndpoints { get; private init; } = [];
 
@@ -99,10 +114,33 @@ public sealed record CloudOptions
             throw new OptionsException("urls", urls, "at least one http://ADDRESS:PORT");
         }
 
-        var colon = mqtt.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(mqtt.AsSpan(colon + 1), out var mqttPort) || !TryEndpoint(mqtt[..colon], mqttPort, out var mqttEp))
+        var plain = mqtt != "off";
+        var mqttEp = new IPEndPoint(IPAddress.Loopback, 0);
+        if (plain && !TryHostPort(mqtt, out mqttEp))
         {
-            throw new OptionsException("mqtt", mqtt, "ADDRESS:PORT, e.g. 127.0.0.1:1883 or 0.0.0.0:1883 (port 0 picks a free port)");
+            throw new OptionsException("mqtt", mqtt, "ADDRESS:PORT, e.g. 127.0.0.1:1883 or 0.0.0.0:1883 (port 0 picks a free port), or off");
+        }
+
+        var mqtts = configuration["mqtts"] ?? section["Mqtts"];
+        IPEndPoint? mqttsEp = null;
+        var mqttsCert = configuration["mqtts-cert"] ?? section["MqttsCertificate"];
+        if (mqtts is not null)
+        {
+            if (!TryHostPort(mqtts, out var ep))
+            {
+                throw new OptionsException("mqtts", mqtts, "ADDRESS:PORT, e.g. 0.0.0.0:8883");
+            }
+
+            if (mqttsCert is null || !File.Exists(mqttsCert))
+            {
+                throw new OptionsException("mqtts-cert", mqttsCert ?? "(missing)", "the server certificate file (PKCS#12, or PEM with --mqtts-key) for the TLS listener");
+            }
+
+            mqttsEp = ep;
+        }
+        else if (!plain)
+        {
+            throw new OptionsException("mqtt", mqtt, "a listener: 'off' needs --mqtts for gateways to connect at all");
         }
 
         var timeout = TimeSpan.FromSeconds(60);
@@ -119,6 +157,11 @@ public sealed record CloudOptions
             GatewayTimeout = timeout,
             HttpEndpoints = http,
             MqttEndpoint = mqttEp,
+            PlainMqtt = plain,
+            MqttsEndpoint = mqttsEp,
+            MqttsCertificate = mqttsCert is null ? null : Path.GetFullPath(mqttsCert),
+            MqttsKey = configuration["mqtts-key"] ?? section["MqttsKey"],
+            MqttsCertificatePassword = configuration["mqtts-cert-password"] ?? section["MqttsCertificatePassword"],
             GatewaysFile = gatewaysFile is null ? null : Path.GetFullPath(gatewaysFile),
             Broker = broker,
             EventLog = eventLog,
@@ -147,6 +190,13 @@ public sealed record CloudOptions
             Partitions = s["Partitions"] is { } p ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : o.Partitions,
             ReplicationFactor = s["ReplicationFactor"] is { } r ? short.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : o.ReplicationFactor,
         };
+    }
+
+    private static bool TryHostPort(string text, out IPEndPoint endpoint)
+    {
+        endpoint = new IPEndPoint(IPAddress.Loopback, 0);
+        var colon = text.LastIndexOf(':');
+        return colon > 0 && int.TryParse(text.AsSpan(colon + 1), out var port) && TryEndpoint(text[..colon], port, out endpoint);
     }
 
     private static bool TryEndpoint(string host, int port, out IPEndPoint endpoint)

@@ -23,8 +23,11 @@ public sealed class CloudProcess : IAsyncDisposable
     /// <summary>Client for the portal/API.</summary>
     public HttpClient Http { get; }
 
-    /// <summary>The embedded broker's port on 127.0.0.1.</summary>
+    /// <summary>The embedded broker's port on 127.0.0.1 (0 when the plain listener is off).</summary>
     public int MqttPort { get; }
+
+    /// <summary>The embedded broker's TLS port on 127.0.0.1 (0 when there is none).</summary>
+    public int MqttsPort { get; private init; }
 
     /// <summary>The child process.</summary>
     public ChildProcess Process => _process;
@@ -62,9 +65,11 @@ public sealed class CloudProcess : IAsyncDisposable
             ["--urls", "http://127.0.0.1:0", "--mqtt", $"127.0.0.1:{mqttPort}", "--data-dir", dataDir, "--gateways", credentials, .. extraArgs]);
         try
         {
-            var portal = await child.WaitForLineAsync(@"^cloud: portal (http://\S+/)", TimeSpan.FromSeconds(60));
-            var mqtt = await child.WaitForLineAsync(@"^cloud: mqtt 127\.0\.0\.1:(\d+)", TimeSpan.FromSeconds(10));
-            return new CloudProcess(child, dataDir, ownsDataDir, new Uri(portal.Groups[1].Value), int.Parse(mqtt.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            await child.WaitForLineAsync("^cloud: ready$", TimeSpan.FromSeconds(60));
+            var portal = await child.WaitForLineAsync(@"^cloud: portal (http://\S+/)", TimeSpan.Zero);
+            var mqtt = System.Text.RegularExpressions.Regex.Match(child.Output, @"(?m)^cloud: mqtt 127\.0\.0\.1:(\d+)");
+            var mqtts = System.Text.RegularExpressions.Regex.Match(child.Output, @"(?m)^cloud: mqtts 127\.0\.0\.1:(\d+)");
+            return new CloudProcess(child, dataDir, ownsDataDir, new Uri(portal.Groups[1].Value), Port(mqtt)) { MqttsPort = Port(mqtts) };
         }
         catch
         {
@@ -72,6 +77,9 @@ public sealed class CloudProcess : IAsyncDisposable
             throw;
         }
     }
+
+    private static int Port(System.Text.RegularExpressions.Match m) =>
+        m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
 
     /// <summary>GET a JSON array.</summary>
     public async Task<JsonElement[]> GetArrayAsync(string path) =>
