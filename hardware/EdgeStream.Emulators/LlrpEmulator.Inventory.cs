@@ -62,7 +62,7 @@ public sealed partial class LlrpEmulator
         var selector = reportSpec?.TagReportContentSelector;
         var impinj = reportSpec?.ImpinjPeakRssiEnabled ?? false;
         var faults = _options.Faults;
-        var now = NowUs();
+        var now = (ulong)((long)NowUs() + (_options.Scenario.ClockOffsetMs * 1000L));
         var coalesced = faults.Coalesce ? new LlrpWriter(4096) : null;
         for (var i = 0; i < reads.Count; i += n)
         {

@@ -25,6 +25,9 @@ public sealed record Scenario
     /// <summary>Whether reads carry FirstSeenTimestampUTC (the current time); false tests the arrival-time fallback.</summary>
     public bool SendFirstSeen { get; init; } = true;
 
+    /// <summary>How far the reader's clock is off (its timestamps = true time + this); for skewed-clock tests.</summary>
+    public int ClockOffsetMs { get; init; }
+
     /// <summary>The tags.</summary>
     public IReadOnlyList<ScenarioTag> Tags { get; init; } = [];
 
@@ -74,6 +77,7 @@ public sealed record Scenario
         Require(Antennas is >= 1 and <= 64, "antennas", "1..64");
         Require(Tags.Count > 0, "tags", "at least one tag");
         Require(PeriodMs is null or > 0, "periodMs", "more than 0");
+        Require(ClockOffsetMs is >= -86_400_000 and <= 86_400_000, "clockOffsetMs", "-86400000..86400000 (one day either way)");
         for (var i = 0; i < Tags.Count; i++)
         {
             var t = Tags[i];
