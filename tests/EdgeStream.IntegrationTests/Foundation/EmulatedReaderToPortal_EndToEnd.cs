@@ -69,6 +69,10 @@ public sealed class EmulatedReaderToPortal_EndToEnd : IAsyncLifetime
         Assert.True(gateway.GetProperty("online").GetBoolean());
         Assert.True(gateway.GetProperty("events").GetInt64() >= 2, gateway.ToString());
 
+        // Both classes flow: presence events decided the zones, read summaries went up beside them.
+        await Eventually.TrueAsync(async () =>
+            (await cloud.GetArrayAsync("/api/gateways")).Single().GetProperty("reads").GetInt64() > 0, Wait, "read summaries at the cloud");
+
         // Nothing was refused anywhere on the way.
         var metrics = await cloud.Http.GetStringAsync("/metrics");
         Assert.DoesNotContain("edgestream_cloud_deadletter_total{", metrics, StringComparison.Ordinal);
