@@ -331,6 +331,13 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                 await _inflight!;
             }
 
+            // The loop has stopped, so the last completed checkpoint's commit is made here.
+            var commit = Interlocked.Exchange(ref _pendingCommit, -1);
+            if (commit >= 0)
+            {
+                await _reader.CommitAsync(commit, cancellationToken);
+            }
+
             Interlocked.Exchange(ref _requested, null)?.TrySetException(
                 new InvalidOperationException($"Partition {Task.Partition} stopped before the requested checkpoint."));
 
