@@ -46,6 +46,7 @@ public sealed partial class EventLogSource : IPartitionedSource, IAsyncDisposabl
     private long _commitFailures;
     private long _assignFailures;
     private int _disposed;
+    private Exception? _pumpFault;
 
     /// <summary>Creates the source; <see cref="Start"/> joins the group once the runner exists.</summary>
     public EventLogSource(IEventLog log, EventLogSourceOptions options, ILoggerFactory? loggers = null)
@@ -67,6 +68,9 @@ public sealed partial class EventLogSource : IPartitionedSource, IAsyncDisposabl
 
     /// <summary>Consumer-group commits that failed or timed out (advisory: recovery reads checkpoints, not commits).</summary>
     public long CommitFailures => Interlocked.Read(ref _commitFailures);
+
+    /// <summary>Why reading the log stopped for good, if it did (logged as critical); null while it runs.</summary>
+    public Exception? Fault => Volatile.Read(ref _pumpFault);
 
     /// <summary>Partitions the runner could not start when the log assigned them (logged as critical).</summary>
     public long AssignFailures => Interlocked.Read(ref _assignFailures);
@@ -177,6 +181,20 @@ public sealed partial class EventLogSource : IPartitionedSource, IAsyncDisposabl
     }
 
     private async Task PumpAsync()
+    {
+        try
+        {
+            await PumpLoopAsync();
+        }
+        catch (Exception ex)
+        {
+            // A defect here would silently starve every partition: make it loud.
+            Volatile.Write(ref _pumpFault, ex);
+            LogPumpFailed(_logger, ex);
+        }
+    }
+
+    private async Task PumpLoopAsync()
     {
         var pending = new RecordBatch?[_feeds.Length];
         var touched = new List<int>();
@@ -340,6 +358,9 @@ public sealed partial class EventLogSource : IPartitionedSource, IAsyncDisposabl
     [LoggerMessage(EventId = 7304, Level = LogLevel.Warning, Message = "The end offset of partition {Partition} could not be read")]
     private static partial void LogEndOffsetFailed(ILogger logger, Exception exception, int partition);
 
+    [LoggerMessage(EventId = 7306, Level = LogLevel.Critical, Message = "Reading the event log stopped on an unexpected error; no partition of this instance receives records")]
+    private static partial void LogPumpFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 7305, Level = LogLevel.Warning, Message = "Consumer-group commit of partition {Partition} at {Offset} failed")]
     private static partial void LogCommitFailed(ILogger logger, Exception exception, int partition, long offset);
 
@@ -386,10 +407,12 @@ public sealed partial class EventLogSource : IPartitionedSource, IAsyncDisposabl
 
         public async ValueTask<bool> WriteAsync(RecordBatch chunk, CancellationToken cancellationToken)
         {
+            // Read before the hand-over: once written, the task may consume the chunk and clear it.
+            var next = chunk.OffsetAt(chunk.Count - 1) + 1;
             try
             {
                 await _chunks.Writer.WriteAsync(chunk, cancellationToken);
-                Volatile.Write(ref _routedNext, Math.Max(_routedNext, chunk.OffsetAt(chunk.Count - 1) + 1));
+                Volatile.Write(ref _routedNext, Math.Max(_routedNext, next));
                 return true;
             }
             catch (ChannelClosedException)
