@@ -457,7 +457,14 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                     Task.ReleaseSnapshot(snapshot);
 
                     // Outputs before the barrier are never emitted again after a restore: make them durable first.
-                    await _runner._sink.FlushAsync(CancellationToken.None);
+                    if (_runner._sink is ITransactionalOutputSink<TKey, TOutput> transactional)
+                    {
+                        await transactional.CommitAsync(Task.Partition, nextOffset, CancellationToken.None);
+                    }
+                    else
+                    {
+                        await _runner._sink.FlushAsync(CancellationToken.None);
+                    }
                     await _runner._side.FlushAsync(CancellationToken.None);
                     await _runner._store.SaveAsync(Task.Partition, id, _writer.WrittenMemory, CancellationToken.None);
                     _lastDuration = Stopwatch.GetElapsedTime(started);
