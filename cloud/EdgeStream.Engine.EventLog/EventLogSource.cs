@@ -374,6 +374,7 @@ public sealed partial class EventLogSource : IPartitionedSource, IAsyncDisposabl
         private int _currentIndex;
         private long _next;
         private long _routedNext;
+        private long _knownEnd = -1;
 
         public Feed(EventLogSource source, int partition, long nextOffset, long? endAt)
         {
@@ -402,8 +403,6 @@ public sealed partial class EventLogSource : IPartitionedSource, IAsyncDisposabl
 
         /// <summary>Where the log should deliver from for this reader: past what was already handed over.</summary>
         public long ResumeOffset => Volatile.Read(ref _routedNext);
-
-        private long _knownEnd = -1;
 
         public async ValueTask<bool> WriteAsync(RecordBatch chunk, CancellationToken cancellationToken)
         {
