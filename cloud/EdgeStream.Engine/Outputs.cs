@@ -32,6 +32,20 @@ public interface IOutputSink<TKey, TOutput>
     ValueTask FlushAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A sink that commits a partition's outputs together with that partition's input position, atomically
+/// (a Kafka transaction carrying the consumer offsets). The runner calls <see cref="CommitAsync"/> in
+/// place of <see cref="IOutputSink{TKey,TOutput}.FlushAsync"/> when a checkpoint of the partition completes.
+/// </summary>
+public interface ITransactionalOutputSink<TKey, TOutput> : IOutputSink<TKey, TOutput>
+{
+    /// <summary>
+    /// Makes every output of <paramref name="partition"/> written before the call durable and visible,
+    /// in one transaction with the input position <paramref name="nextOffset"/> of that partition.
+    /// </summary>
+    ValueTask CommitAsync(int partition, long nextOffset, CancellationToken cancellationToken);
+}
+
 /// <summary>Why a record went to the side output instead of keyed processing.</summary>
 public enum SideReason : byte
 {

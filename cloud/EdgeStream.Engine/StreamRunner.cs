@@ -331,6 +331,13 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                 await _inflight!;
             }
 
+            // The loop has stopped, so the last completed checkpoint's commit is made here.
+            var commit = Interlocked.Exchange(ref _pendingCommit, -1);
+            if (commit >= 0)
+            {
+                await _reader.CommitAsync(commit, cancellationToken);
+            }
+
             Interlocked.Exchange(ref _requested, null)?.TrySetException(
                 new InvalidOperationException($"Partition {Task.Partition} stopped before the requested checkpoint."));
 
@@ -450,7 +457,14 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                     Task.ReleaseSnapshot(snapshot);
 
                     // Outputs before the barrier are never emitted again after a restore: make them durable first.
-                    await _runner._sink.FlushAsync(CancellationToken.None);
+                    if (_runner._sink is ITransactionalOutputSink<TKey, TOutput> transactional)
+                    {
+                        await transactional.CommitAsync(Task.Partition, nextOffset, CancellationToken.None);
+                    }
+                    else
+                    {
+                        await _runner._sink.FlushAsync(CancellationToken.None);
+                    }
                     await _runner._side.FlushAsync(CancellationToken.None);
                     await _runner._store.SaveAsync(Task.Partition, id, _writer.WrittenMemory, CancellationToken.None);
                     _lastDuration = Stopwatch.GetElapsedTime(started);

@@ -6,7 +6,11 @@ using EdgeStream.Engine;
 using EdgeStream.Engine.Checkpoints;
 using EdgeStream.Engine.InMemory;
 using EdgeStream.Engine.Io;
+using EdgeStream.Engine.EventLog;
 using EdgeStream.Engine.State;
+using EdgeStream.EventLog;
+using EdgeStream.EventLog.Embedded;
+using EdgeStream.EventLog.Kafka;
 
 namespace EdgeStream.Bench.Suites;
 
@@ -70,6 +74,8 @@ public sealed class EngineSuite : IBenchmarkSuite
         yield return new Figure("engine.ratio_to_baseline", engine / baseline, "ratio");
 
         yield return new Figure("engine.e2e.events_per_s", await EndToEndAsync(events), "events/s");
+        yield return new Figure("engine.e2e.embedded.events_per_s", await EndToEndOnEmbeddedLogAsync(events), "events/s");
+        yield return new Figure("engine.e2e.kafka.events_per_s", await EndToEndOnKafkaAsync(events), "events/s");
         yield return new Figure("engine.latency_p99_ms", await LatencyP99Async(), "ms");
 
         var (checkpointS, pauseMs, recoveryS, bytesPerKey) = await CheckpointFiguresAsync();
@@ -148,6 +154,111 @@ public sealed class EngineSuite : IBenchmarkSuite
         }
 
         return total / elapsed.TotalSeconds;
+    }
+
+    /// <summary>The embedded event log (fsynced segment files, 2 partitions) read through its consumer group by a runner.</summary>
+    private static async Task<double> EndToEndOnEmbeddedLogAsync(BenchEvent[] events)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "engine-bench-log-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var log = EmbeddedEventLog.Open(new EmbeddedLogOptions { Directory = dir, Partitions = 2 });
+            return await EndToEndOnLogAsync(log, events, repeats: 2);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>A Kafka topic on librdkafka's mock cluster (real protocol over loopback, 2 partitions) read through a consumer group.</summary>
+    private static async Task<double> EndToEndOnKafkaAsync(BenchEvent[] events)
+    {
+        using var cluster = KafkaMockCluster.Start(brokers: 1);
+        cluster.CreateTopic("engine-bench", 2);
+        cluster.SetGroupInitialRebalanceDelay(TimeSpan.FromMilliseconds(50));
+        await using var log = await KafkaEventLog.OpenAsync(new KafkaLogOptions
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            Topic = "engine-bench",
+            Partitions = 2,
+            ReplicationFactor = 1,
+            CreateTopic = false,
+        });
+
+        // The mock cluster keeps a bounded amount of data per partition (older segments are dropped),
+        // so this run reads 300,000 records rather than a million.
+        return await EndToEndOnLogAsync(log, events[..300_000], repeats: 1);
+    }
+
+    /// <summary>
+    /// Appends the events <paramref name="repeats"/> times (not timed), then times a runner reading them through an
+    /// <see cref="EventLogSource"/> (consumer group, bounded to the ends at start) from the moment the group
+    /// has assigned every partition until every partition has processed its last record.
+    /// </summary>
+    private static async Task<double> EndToEndOnLogAsync(IEventLog log, BenchEvent[] events, int repeats)
+    {
+        var batch = new List<LogMessage>(10_000);
+        for (var repeat = 0; repeat < repeats; repeat++)
+        {
+            foreach (var e in events)
+            {
+                var shifted = e with { Time = e.Time + (repeat * 1_000_000L) };
+                var value = new byte[BenchEvent.Size];
+                var key = new byte[8];
+                shifted.Write(value);
+                BinaryPrimitives.WriteUInt64LittleEndian(key, e.Key);
+                batch.Add(new LogMessage(key, value, shifted.Time));
+                if (batch.Count == batch.Capacity)
+                {
+                    await log.AppendAsync(batch);
+                    batch = new List<LogMessage>(10_000);
+                }
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await log.AppendAsync(batch);
+        }
+
+        var ends = new long[log.PartitionCount];
+        for (var p = 0; p < ends.Length; p++)
+        {
+            ends[p] = (await log.GetOffsetsAsync(p)).End;
+        }
+
+        var dir = Path.Combine(Path.GetTempPath(), "engine-bench-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var options = new EngineOptions { OutOfOrdernessUs = Bound, AllowedLatenessUs = 0, ReadBatchSize = 4096, CheckpointInterval = TimeSpan.FromSeconds(30) };
+            var source = new EventLogSource(log, new EventLogSourceOptions { GroupId = "bench", EndAt = p => ends[p] });
+            var runner = new StreamRunner<BenchEvent, ulong, BenchState, long>(new BenchJob(), options, source, new CountingSink(), new InMemorySideOutput(), new FileCheckpointStore(dir), name: "bench-e2e-log");
+            source.Start(runner);
+            while (runner.Assigned.Count < log.PartitionCount)
+            {
+                await Task.Delay(1);
+            }
+
+            // Timed from the moment the group has assigned every partition (joining is a one-off cost).
+            var sw = Stopwatch.StartNew();
+            await runner.WhenAllEndedAsync();
+            var elapsed = sw.Elapsed;
+            var processed = runner.Status().Sum(s => s.Processed);
+            var read = runner.Status().Sum(s => s.Events);
+            await source.DisposeAsync();
+            await runner.DisposeAsync();
+            if (read < ends.Sum())
+            {
+                throw new InvalidOperationException($"end-to-end benchmark read {read} of {ends.Sum()} records");
+            }
+
+            return processed / elapsed.TotalSeconds;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     /// <summary>

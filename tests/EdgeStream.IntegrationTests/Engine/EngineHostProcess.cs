@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using EdgeStream.Engine.TestHost;
+using EdgeStream.EventLog;
 
 namespace EdgeStream.Tests.Engine;
 
@@ -40,7 +41,7 @@ internal sealed class EngineHostProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static EngineHostProcess Start(string log, string checkpoints, string output, int partitionCount, string partitions, int paceMs, bool exitWhenEnded, int checkpointMs = 40)
+    public static EngineHostProcess Start(string log, string checkpoints, string output, int partitionCount, string partitions, int paceMs, bool exitWhenEnded, int checkpointMs = 40, IEnumerable<string>? extra = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "EdgeStream.Engine.TestHost.dll");
         var psi = new ProcessStartInfo("dotnet")
@@ -64,6 +65,11 @@ internal sealed class EngineHostProcess : IDisposable
         if (exitWhenEnded)
         {
             psi.ArgumentList.Add("--exit-when-ended");
+        }
+
+        foreach (var a in extra ?? [])
+        {
+            psi.ArgumentList.Add(a);
         }
 
         return new EngineHostProcess(Process.Start(psi) ?? throw new InvalidOperationException("could not start the engine host"));
@@ -107,7 +113,15 @@ internal sealed class EngineHostProcess : IDisposable
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"engine host did not exit within {timeout}; output:\n{string.Join('\n', _lines)}");
+        }
+
         return _process.ExitCode;
     }
 
@@ -170,6 +184,25 @@ internal sealed class EngineRunFolders : IDisposable
     /// </summary>
     public void WriteLog(int seed, int events, int partitions)
     {
+        var delivered = Delivered(seed, events);
+        for (var p = 0; p < partitions; p++)
+        {
+            FileLog.Write(Log, p, delivered.Where(e => TestData.PartitionOf(e.Key, partitions) == p).Select(e => (e.KeyBytes(), e.ValueBytes())));
+        }
+    }
+
+    /// <summary>Appends the same delivery as <see cref="WriteLog"/> to an event log (partitioned by the log, by key).</summary>
+    public static async Task AppendAsync(IEventLog log, int seed, int events)
+    {
+        var delivered = Delivered(seed, events);
+        foreach (var chunk in delivered.Chunk(5_000))
+        {
+            await log.AppendAsync([.. chunk.Select(e => new LogMessage(e.KeyBytes(), e.ValueBytes(), e.Time))]);
+        }
+    }
+
+    private static List<CountEvent> Delivered(int seed, int events)
+    {
         var shuffled = TestData.ShuffleWithinBound(TestData.Generate(seed, events, keys: 1_500, sources: 6, maxStepUs: 1_000), 50_000, seed + 1);
         var deferred = new Dictionary<int, CountEvent>();
         var delivered = new List<CountEvent>(shuffled.Count + (shuffled.Count / 20));
@@ -194,10 +227,7 @@ internal sealed class EngineRunFolders : IDisposable
             }
         }
 
-        for (var p = 0; p < partitions; p++)
-        {
-            FileLog.Write(Log, p, delivered.Where(e => TestData.PartitionOf(e.Key, partitions) == p).Select(e => (e.KeyBytes(), e.ValueBytes())));
-        }
+        return delivered;
     }
 
     public void Dispose()
