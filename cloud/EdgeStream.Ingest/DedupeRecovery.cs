@@ -9,11 +9,15 @@ namespace EdgeStream.Ingest;
 /// the tail of each partition is read back and every batch found complete there (all of its
 /// records, by the batch count each record carries) is marked as seen. Only the tail is read: a mark
 /// lags its append by one fsync, so unmarked batches can only be among the newest records.
-/// A batch found incomplete is left unmarked, so its redelivery appends it again (no loss).
+/// A batch found incomplete (the crash cut its append between partitions) is left unmarked and its
+/// present records are reported, so its redelivery appends only the missing ones: no loss, and no
+/// record twice.
 /// </summary>
 internal static class DedupeRecovery
 {
-    public static async Task<int> RunAsync(IEventLog log, DedupeStore dedupe, int window, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(
+        IEventLog log, DedupeStore dedupe, int window, TimeSpan timeout,
+        Dictionary<(string Gateway, ulong Sequence), HashSet<int>> partial, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -85,10 +89,19 @@ internal static class DedupeRecovery
             var recovered = 0;
             foreach (var ((gateway, sequence), (count, seen)) in batches)
             {
-                if (seen.Count == count && !dedupe.IsSeen(gateway, sequence))
+                if (dedupe.IsSeen(gateway, sequence))
+                {
+                    continue;
+                }
+
+                if (seen.Count >= count)
                 {
                     dedupe.MarkRecovered(gateway, sequence);
                     recovered++;
+                }
+                else
+                {
+                    partial[(gateway, sequence)] = seen;
                 }
             }
 

@@ -39,6 +39,11 @@ public sealed partial class IngestPipeline : IDisposable
     private readonly DedupeStore _dedupe;
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
+
+    // Batches whose append a crash cut between partitions, with the record indices already in the
+    // log: their redelivery appends only the rest. Filled at open, emptied as redeliveries arrive.
+    private readonly Dictionary<(string Gateway, ulong Sequence), HashSet<int>> _partial = [];
+    private readonly Lock _partialLock = new();
     private bool _ownsMetrics;
 
     private IngestPipeline(IngestOptions options, IEventLog log, DedupeStore dedupe, DeadLetterStore deadLetters, IngestMetrics metrics, ILogger logger, TimeProvider clock)
@@ -72,9 +77,10 @@ public sealed partial class IngestPipeline : IDisposable
         var ownsMetrics = metrics is null;
         metrics ??= new IngestMetrics();
         var dedupe = DedupeStore.Load(Path.Combine(options.StateDirectory, "dedupe"), options.MaxDedupeGapsPerGateway);
+        var partial = new Dictionary<(string Gateway, ulong Sequence), HashSet<int>>();
         var recovered = options.DedupeRecoveryRecordsPerPartition == 0
             ? 0
-            : await DedupeRecovery.RunAsync(log, dedupe, options.DedupeRecoveryRecordsPerPartition, options.DedupeRecoveryTimeout, cancellationToken);
+            : await DedupeRecovery.RunAsync(log, dedupe, options.DedupeRecoveryRecordsPerPartition, options.DedupeRecoveryTimeout, partial, cancellationToken);
         dedupe.StartJournal();
         var deadLetters = DeadLetterStore.Open(Path.Combine(options.StateDirectory, "deadletters"), options.MaxDeadLetterPayloadBytes, options.MaxDeadLetterBytes, metrics.DeadLettersEvicted);
         var pipeline = new IngestPipeline(options, log, dedupe, deadLetters, metrics, logger ?? (ILogger)NullLogger.Instance, clock ?? TimeProvider.System)
@@ -82,9 +88,19 @@ public sealed partial class IngestPipeline : IDisposable
             RecoveredBatches = recovered,
             _ownsMetrics = ownsMetrics,
         };
+        foreach (var (key, present) in partial)
+        {
+            pipeline._partial[key] = present;
+        }
+
         if (recovered > 0)
         {
             LogRecovered(pipeline._logger, recovered);
+        }
+
+        if (partial.Count > 0)
+        {
+            LogPartial(pipeline._logger, partial.Count);
         }
 
         return pipeline;
@@ -158,13 +174,27 @@ public sealed partial class IngestPipeline : IDisposable
             return IngestOutcome.Duplicate;
         }
 
+        HashSet<int>? present;
+        lock (_partialLock)
+        {
+            _partial.Remove((gatewayId, batch.Sequence), out present);
+        }
+
         try
         {
-            await AppendAsync(batch, cancellationToken);
+            await AppendAsync(batch, present, cancellationToken);
         }
         catch
         {
             _dedupe.Abort(gatewayId, batch.Sequence);
+            if (present is not null)
+            {
+                lock (_partialLock)
+                {
+                    _partial.TryAdd((gatewayId, batch.Sequence), present);
+                }
+            }
+
             throw;
         }
 
@@ -184,10 +214,10 @@ public sealed partial class IngestPipeline : IDisposable
         }
     }
 
-    private async Task AppendAsync(Batch batch, CancellationToken cancellationToken)
+    private async Task AppendAsync(Batch batch, HashSet<int>? alreadyPresent, CancellationToken cancellationToken)
     {
         var count = batch.Count;
-        if (count == 0)
+        if (count == 0 || alreadyPresent?.Count >= count)
         {
             return;
         }
@@ -229,11 +259,16 @@ public sealed partial class IngestPipeline : IDisposable
                 pos += keyLength + valueLength;
             }
 
-            var messages = new LogMessage[count];
+            var messages = new List<LogMessage>(count);
             for (var i = 0; i < count; i++)
             {
+                if (alreadyPresent?.Contains(i) == true)
+                {
+                    continue; // appended before a crash cut the batch short
+                }
+
                 var (start, keyLength, valueLength, time) = ranges[i];
-                messages[i] = new LogMessage(buffer.AsMemory(start, keyLength), buffer.AsMemory(start + keyLength, valueLength), time);
+                messages.Add(new LogMessage(buffer.AsMemory(start, keyLength), buffer.AsMemory(start + keyLength, valueLength), time));
             }
 
             var started = Stopwatch.GetTimestamp();
@@ -272,6 +307,9 @@ public sealed partial class IngestPipeline : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovered the dedupe marks of {Count} batches appended just before the last crash")]
     private static partial void LogRecovered(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} batches were cut short between partitions by the last crash; their redeliveries will append only the missing records")]
+    private static partial void LogPartial(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped redelivered batch {Sequence} of gateway {GatewayId}")]
     private static partial void LogDuplicate(ILogger logger, string gatewayId, ulong sequence);
