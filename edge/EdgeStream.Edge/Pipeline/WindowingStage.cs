@@ -36,6 +36,7 @@ public sealed partial class WindowingStage : IReadStage, IHostedService, IAsyncD
     private readonly ILogger<WindowingStage> _logger;
     private readonly WindowOutputBuffer _buffer = new();
     private readonly CancellationTokenSource _abort = new();
+    private int _disposed;
     private PresenceEvent[] _events = new PresenceEvent[256];
     private TagRead[] _reads = new TagRead[1024];
     private Task? _loop;
@@ -113,6 +114,12 @@ public sealed partial class WindowingStage : IReadStage, IHostedService, IAsyncD
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        // The host disposes the stage once per registration it appears under: only the first call acts.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _input.Writer.TryComplete();
         await _abort.CancelAsync().ConfigureAwait(false);
         _abort.Dispose();
