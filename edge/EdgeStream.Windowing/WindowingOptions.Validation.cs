@@ -9,6 +9,7 @@ public sealed partial record WindowingOptions
     /// defaults. The result is validated.
     /// </summary>
     /// <exception cref="WindowingOptionsException">A value cannot be converted or is out of range; the message names the key.</exception>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The trimmed edge daemon roots this assembly (TrimmerRootAssembly), so every options type and member the binder reflects over is kept.")]
     public static WindowingOptions Load(IConfiguration section)
     {
         var prefix = section is IConfigurationSection s ? s.Path : SectionName;

@@ -161,7 +161,7 @@ public static class EdgeHost
             $"\"uplinkConnected\":{(uplink.IsConnected ? "true" : "false")}," +
             $"\"bufferedReads\":{outbox.BufferedReads},\"bufferedEvents\":{outbox.BufferedEvents}," +
             $"\"bufferBytes\":{outbox.BufferBytes},\"oldestAgeSeconds\":{outbox.OldestAge.TotalSeconds:F1}," +
-            $"\"lastError\":{(error is null ? "null" : JsonSerializer.Serialize(error))}}}";
+            $"\"lastError\":{(error is null ? "null" : "\"" + JsonEncodedText.Encode(error) + "\"")}}}";
 
         // Degraded storage is a 503 so monitoring sees it; an unreachable broker is normal on mobile links and stays 200.
         return Results.Text(body, "application/json", statusCode: healthy ? 200 : 503);

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using EdgeStream.Contracts;
 using EdgeStream.Readers;
 using EdgeStream.Readers.Scanners;
@@ -17,11 +19,11 @@ public static class ScanEndpoints
     /// <summary>Maps the endpoint. <paramref name="readerId"/> stands in when a request names no device.</summary>
     public static IEndpointRouteBuilder MapScanEndpoints(this IEndpointRouteBuilder app, IReadSink sink, string readerId = "handheld", TimeProvider? clock = null)
     {
-        app.MapPost("/api/scans", async (HttpContext http) =>
+        app.MapPost("/api/scans", async Task<IResult> (HttpContext http) =>
         {
             if (http.Request.ContentLength > ScanRequest.MaxBodyBytes)
             {
-                return Results.Json(new { error = $"body is larger than {ScanRequest.MaxBodyBytes} bytes" }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                return Results.Json(new ScanError($"body is larger than {ScanRequest.MaxBodyBytes} bytes"), ScanJsonContext.Default.ScanError, statusCode: StatusCodes.Status413PayloadTooLarge);
             }
 
             using var body = new MemoryStream();
@@ -31,7 +33,7 @@ public static class ScanEndpoints
             {
                 if (body.Length + n > ScanRequest.MaxBodyBytes)
                 {
-                    return Results.Json(new { error = $"body is larger than {ScanRequest.MaxBodyBytes} bytes" }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                    return Results.Json(new ScanError($"body is larger than {ScanRequest.MaxBodyBytes} bytes"), ScanJsonContext.Default.ScanError, statusCode: StatusCodes.Status413PayloadTooLarge);
                 }
 
                 body.Write(chunk, 0, n);
@@ -40,12 +42,24 @@ public static class ScanEndpoints
             if (!ScanRequest.TryParse(body.GetBuffer().AsSpan(0, (int)body.Length), readerId, EventTimes.NowUs(clock), out var reads, out var error))
             {
                 sink.OnEvent(new ReaderEvent(readerId, ReaderEventKind.FrameRejected, $"scan request rejected: {error}", EventTimes.NowUs(clock)));
-                return Results.BadRequest(new { error });
+                return Results.Json(new ScanError(error), ScanJsonContext.Default.ScanError, statusCode: StatusCodes.Status400BadRequest);
             }
 
             await sink.WriteAsync(reads, http.RequestAborted);
-            return Results.Json(new { accepted = reads.Length }, statusCode: StatusCodes.Status202Accepted);
+            return Results.Json(new ScanAccepted(reads.Length), ScanJsonContext.Default.ScanAccepted, statusCode: StatusCodes.Status202Accepted);
         });
         return app;
     }
 }
+
+/// <summary>Body of a refused scan request.</summary>
+internal sealed record ScanError(string Error);
+
+/// <summary>Body of an accepted scan request.</summary>
+internal sealed record ScanAccepted(int Accepted);
+
+/// <summary>Compile-time JSON for the scan endpoint's answers: the published daemon is trimmed, so no reflection serialization.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(ScanError))]
+[JsonSerializable(typeof(ScanAccepted))]
+internal sealed partial class ScanJsonContext : JsonSerializerContext;

@@ -114,7 +114,13 @@ public sealed class MqttUplink
             var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             client.DisconnectedAsync += e =>
             {
-                lost.TrySetResult();
+                // MQTTnet raises this for every failed connect attempt too; only losing an established
+                // connection counts, or the first connection after an outage would be dropped at once.
+                if (e.ClientWasConnected)
+                {
+                    lost.TrySetResult();
+                }
+
                 return Task.CompletedTask;
             };
 
@@ -191,6 +197,11 @@ public sealed class MqttUplink
         // Everything sealed up to now is backlog (replayed in order); anything newer is live.
         var boundary = _outbox.LastSequence;
         var lanes = new Lanes(boundary);
+        if (_outbox.BufferedBatches > 0)
+        {
+            _logger.LogInformation("Uplink: replaying the backlog up to sequence {Boundary} in order; batches sealed from now on go out alongside it.", boundary);
+        }
+
         _connected = true;
         try
         {

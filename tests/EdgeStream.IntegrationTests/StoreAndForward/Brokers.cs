@@ -95,8 +95,8 @@ public sealed class InProcessBroker : ITestBroker
 /// </summary>
 public sealed class MosquittoBroker : ITestBroker
 {
-    private readonly Process _process;
     private readonly string _dir;
+    private Process _process;
 
     private MosquittoBroker(Process process, string dir, int port)
     {
@@ -129,12 +129,7 @@ public sealed class MosquittoBroker : ITestBroker
                 log_dest stderr
 
                 """);
-            var psi = new ProcessStartInfo(exe, ["-c", conf]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            var process = Process.Start(psi)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+            var process = Launch(exe, conf);
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (!process.HasExited && DateTime.UtcNow < deadline && !await FreePort.Accepts(port))
             {
@@ -161,14 +156,62 @@ public sealed class MosquittoBroker : ITestBroker
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>The broker goes down: the process is killed, every connection drops, new ones are refused.</summary>
+    public async Task KillAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill();
             await _process.WaitForExitAsync();
         }
+    }
 
+    /// <summary>Starts the broker again on the same port with the same configuration; waits until it accepts connections.</summary>
+    public async Task RestartAsync()
+    {
+        await KillAsync();
+        var exe = new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.First(File.Exists);
+        var conf = Path.Combine(_dir, "mosquitto.conf");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            _process.Dispose();
+            _process = Launch(exe, conf);
+            while (!_process.HasExited && DateTime.UtcNow < deadline && !await FreePort.Accepts(Port))
+            {
+                await Task.Delay(20);
+            }
+
+            if (!_process.HasExited && await FreePort.Accepts(Port))
+            {
+                return;
+            }
+
+            // The old socket may linger a moment after the kill: try again until the deadline.
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new InvalidOperationException($"mosquitto did not restart on port {Port}.");
+            }
+
+            await KillAsync();
+            await Task.Delay(50);
+        }
+    }
+
+    private static Process Launch(string exe, string conf)
+    {
+        var psi = new ProcessStartInfo(exe, ["-c", conf]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
         _process.Dispose();
         Directory.Delete(_dir, true);
     }

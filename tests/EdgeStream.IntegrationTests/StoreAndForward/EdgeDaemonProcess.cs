@@ -23,6 +23,9 @@ internal sealed partial class EdgeDaemonProcess : IAsyncDisposable
 
     public Uri? BaseUri { get; private set; }
 
+    /// <summary>Every line the daemon writes (stdout and stderr), as it comes.</summary>
+    public event Action<string>? Line;
+
     public string Output => string.Join('\n', _output.TakeLast(40));
 
     public bool HasExited => _process.HasExited;
@@ -120,6 +123,7 @@ internal sealed partial class EdgeDaemonProcess : IAsyncDisposable
         }
 
         _output.Enqueue(line);
+        Line?.Invoke(line);
         while (_output.Count > 200)
         {
             _output.TryDequeue(out _);
