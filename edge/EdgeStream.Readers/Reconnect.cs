@@ -9,12 +9,27 @@ namespace EdgeStream.Readers;
 /// with jittered exponential backoff (Polly); when a session that had been connected drops, start
 /// over from the shortest delay, so a reader that blips once is back within a second.
 /// </summary>
-internal sealed class SessionState
+internal sealed class SessionState(string readerId, ReaderCounters counters, IReadSink sink)
 {
     /// <summary>When the session reached the configured state, or null.</summary>
     public DateTime? ConnectedAt { get; private set; }
 
-    public void MarkConnected() => ConnectedAt = DateTime.UtcNow;
+    /// <summary>
+    /// Records, once per session, that the link reached its working state: the time (which decides
+    /// how the reconnect loop backs off), the counter, and a Connected event with <paramref name="message"/>.
+    /// Later calls do nothing, so a polling loop may call it after every good round.
+    /// </summary>
+    public void ReportConnected(string message)
+    {
+        if (ConnectedAt is not null)
+        {
+            return;
+        }
+
+        ConnectedAt = DateTime.UtcNow;
+        counters.Connected();
+        sink.OnEvent(new ReaderEvent(readerId, ReaderEventKind.Connected, message, Contracts.EventTimes.NowUs()));
+    }
 }
 
 internal static class Reconnect
@@ -52,7 +67,7 @@ internal static class Reconnect
                 await pipeline.ExecuteAsync(
                     async ct =>
                     {
-                        var state = new SessionState();
+                        var state = new SessionState(readerId, counters, sink);
                         try
                         {
                             await session(state, ct);

@@ -80,10 +80,8 @@ public sealed partial class LlrpReaderDriver : IReaderDriver
         try
         {
             await ConfigureAsync(link, cancellationToken);
-            state.MarkConnected();
-            Counters.Connected();
             _logger.LogInformation("Reader {Reader}: connected to {Host}:{Port} and configured.", ReaderId, _host, _port);
-            sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Connected, $"Connected to LLRP reader {_host}:{_port}.", EventTimes.NowUs()));
+            state.ReportConnected($"Connected to LLRP reader {_host}:{_port}.");
 
             var deadline = _settings.DeadLinkDeadline;
             while (true)

@@ -51,9 +51,7 @@ public sealed class LineScannerDriver : IReaderDriver
     {
         await using var stream = _link.Open();
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
-        state.MarkConnected();
-        Counters.Connected();
-        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Connected, $"Scanner on {_link.Name} is open.", EventTimes.NowUs()));
+        state.ReportConnected($"Scanner on {_link.Name} is open.");
         var discarding = false;
         try
         {

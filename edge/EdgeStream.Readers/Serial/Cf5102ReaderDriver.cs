@@ -55,12 +55,7 @@ public sealed class Cf5102ReaderDriver : IReaderDriver
             {
                 await stream.WriteAsync(poll, ct);
                 await PollAsync(reader, sink, ct);
-                if (state.ConnectedAt is null)
-                {
-                    state.MarkConnected();
-                    Counters.Connected();
-                    sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Connected, $"CF-RU5102 reader on {_link.Name} answers inventory polls.", EventTimes.NowUs()));
-                }
+                state.ReportConnected($"CF-RU5102 reader on {_link.Name} answers inventory polls.");
             }
         }
         finally

@@ -82,18 +82,11 @@ public sealed class R2000ReaderDriver : IReaderDriver
                 inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
             }
 
-            var connected = false;
             while (true)
             {
                 await stream.WriteAsync(inventory, ct);
                 await RoundAsync(reader, sink, ct);
-                if (!connected)
-                {
-                    connected = true;
-                    state.MarkConnected();
-                    Counters.Connected();
-                    sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Connected, $"R2000 module on {_link.Name} is inventorying antennas {string.Join(',', antennas)}.", EventTimes.NowUs()));
-                }
+                state.ReportConnected($"R2000 module on {_link.Name} is inventorying antennas {string.Join(',', antennas)}.");
             }
         }
         finally
