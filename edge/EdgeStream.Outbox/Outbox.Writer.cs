@@ -263,33 +263,17 @@ public sealed partial class Outbox
             return;
         }
 
-        var seq = _nextSeq;
-        var created = EventTimes.NowUs(_time);
         var count = _readCount;
         try
         {
-            var batch = new Batch
+            Seal(DataClass.Reads, count, _readsLog, _groupReads, (seq, created) => new Batch
             {
                 GatewayId = _options.GatewayId,
                 Sequence = seq,
                 Class = DataClass.Reads,
                 CreatedUs = created,
                 Reads = new ArraySegment<TagRead>(_readBuffer, 0, count),
-            };
-            // The sequence is used up even if the append fails: bytes of a failed write may still
-            // reach the disk, and two records must never share a sequence.
-            Interlocked.Increment(ref _nextSeq);
-            _groupReads.Add(_readsLog.Append(seq, created, count, w => BatchCodec.Encode(batch, w)));
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-        {
-            // A read the wire format cannot carry (e.g. an over-long reader id) must not block the others.
-            Reject(DataClass.Reads, count, "invalid", ex);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // A segment roll wrote and failed: the whole group is not accepted.
-            Reject(DataClass.Reads, count, "write_error", ex);
+            });
         }
         finally
         {
@@ -305,34 +289,48 @@ public sealed partial class Outbox
             return;
         }
 
-        var seq = _nextSeq;
-        var created = EventTimes.NowUs(_time);
         var count = _eventCount;
         try
         {
-            var batch = new Batch
+            Seal(DataClass.Presence, count, _presenceLog, _groupEvents, (seq, created) => new Batch
             {
                 GatewayId = _options.GatewayId,
                 Sequence = seq,
                 Class = DataClass.Presence,
                 CreatedUs = created,
                 Events = new ArraySegment<PresenceEvent>(_eventBuffer, 0, count),
-            };
-            Interlocked.Increment(ref _nextSeq);
-            _groupEvents.Add(_presenceLog.Append(seq, created, count, w => BatchCodec.Encode(batch, w)));
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-        {
-            Reject(DataClass.Presence, count, "invalid", ex);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Reject(DataClass.Presence, count, "write_error", ex);
+            });
         }
         finally
         {
             Array.Clear(_eventBuffer, 0, count);
             _eventCount = 0;
+        }
+    }
+
+    /// <summary>Numbers the buffered records of one class as a batch and appends it to that class's segment log.</summary>
+    private void Seal(DataClass dataClass, int count, SegmentLog log, List<RecordInfo> group, Func<ulong, long, Batch> make)
+    {
+        var seq = _nextSeq;
+        var created = EventTimes.NowUs(_time);
+        try
+        {
+            var batch = make(seq, created);
+
+            // The sequence is used up even if the append fails: bytes of a failed write may still
+            // reach the disk, and two records must never share a sequence.
+            Interlocked.Increment(ref _nextSeq);
+            group.Add(log.Append(seq, created, count, w => BatchCodec.Encode(batch, w)));
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            // A record the wire format cannot carry (e.g. an over-long reader id) must not block the others.
+            Reject(dataClass, count, "invalid", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A segment roll wrote and failed: the whole group is not accepted.
+            Reject(dataClass, count, "write_error", ex);
         }
     }
 
