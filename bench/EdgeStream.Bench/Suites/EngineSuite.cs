@@ -84,12 +84,16 @@ public sealed class EngineSuite : IBenchmarkSuite
 
         if (Selected("embedded"))
         {
-            yield return new Figure("engine.e2e.embedded.events_per_s", await EndToEndOnEmbeddedLogAsync(events), "events/s");
+            var (rate, cpu) = await EndToEndOnEmbeddedLogAsync(events);
+            yield return new Figure("engine.e2e.embedded.events_per_s", rate, "events/s");
+            yield return new Figure("engine.e2e.embedded.cpu_us_per_event", cpu, "us");
         }
 
         if (Selected("kafka"))
         {
-            yield return new Figure("engine.e2e.kafka.events_per_s", await EndToEndOnKafkaAsync(events), "events/s");
+            var (rate, cpu) = await EndToEndOnKafkaAsync(events);
+            yield return new Figure("engine.e2e.kafka.events_per_s", rate, "events/s");
+            yield return new Figure("engine.e2e.kafka.cpu_us_per_event", cpu, "us");
         }
 
         if (Selected("latency"))
@@ -182,13 +186,13 @@ public sealed class EngineSuite : IBenchmarkSuite
     }
 
     /// <summary>The embedded event log (fsynced segment files, 2 partitions) read through its consumer group by a runner.</summary>
-    private static async Task<double> EndToEndOnEmbeddedLogAsync(BenchEvent[] events)
+    private static async Task<(double Rate, double CpuUsPerEvent)> EndToEndOnEmbeddedLogAsync(BenchEvent[] events)
     {
         var dir = Path.Combine(Path.GetTempPath(), "engine-bench-log-" + Guid.NewGuid().ToString("N"));
         try
         {
             await using var log = EmbeddedEventLog.Open(new EmbeddedLogOptions { Directory = dir, Partitions = 2 });
-            return await EndToEndOnLogAsync(log, events, repeats: 2);
+            return await EndToEndOnLogAsync(log, events, repeats: 2, "engine.e2e.embedded");
         }
         finally
         {
@@ -197,7 +201,7 @@ public sealed class EngineSuite : IBenchmarkSuite
     }
 
     /// <summary>A Kafka topic on librdkafka's mock cluster (real protocol over loopback, 2 partitions) read through a consumer group.</summary>
-    private static async Task<double> EndToEndOnKafkaAsync(BenchEvent[] events)
+    private static async Task<(double Rate, double CpuUsPerEvent)> EndToEndOnKafkaAsync(BenchEvent[] events)
     {
         using var cluster = KafkaMockCluster.Start(brokers: 1);
         cluster.CreateTopic("engine-bench", 2);
@@ -213,7 +217,7 @@ public sealed class EngineSuite : IBenchmarkSuite
 
         // The mock cluster keeps a bounded amount of data per partition (older segments are dropped),
         // so this run reads 300,000 records rather than a million.
-        return await EndToEndOnLogAsync(log, events[..300_000], repeats: 1);
+        return await EndToEndOnLogAsync(log, events[..300_000], repeats: 1, "engine.e2e.kafka");
     }
 
     /// <summary>
@@ -221,7 +225,7 @@ public sealed class EngineSuite : IBenchmarkSuite
     /// <see cref="EventLogSource"/> (consumer group, bounded to the ends at start) from the moment the group
     /// has assigned every partition until every partition has processed its last record.
     /// </summary>
-    private static async Task<double> EndToEndOnLogAsync(IEventLog log, BenchEvent[] events, int repeats)
+    private static async Task<(double Rate, double CpuUsPerEvent)> EndToEndOnLogAsync(IEventLog log, BenchEvent[] events, int repeats, string label)
     {
         var batch = new List<LogMessage>(10_000);
         for (var repeat = 0; repeat < repeats; repeat++)
@@ -266,9 +270,13 @@ public sealed class EngineSuite : IBenchmarkSuite
             }
 
             // Timed from the moment the group has assigned every partition (joining is a one-off cost).
+            var threads = ThreadCpu.Snapshot();
+            var cpuBefore = Environment.CpuUsage.TotalTime;
             var sw = Stopwatch.StartNew();
             await runner.WhenAllEndedAsync();
             var elapsed = sw.Elapsed;
+            var cpu = Environment.CpuUsage.TotalTime - cpuBefore;
+            await Console.Error.WriteLineAsync($"# {label}: {cpu.TotalSeconds:F2} s of CPU in {elapsed.TotalSeconds:F2} s; by thread: {ThreadCpu.Since(threads)}");
             var processed = runner.Status().Sum(s => s.Processed);
             var read = runner.Status().Sum(s => s.Events);
             await source.DisposeAsync();
@@ -278,7 +286,7 @@ public sealed class EngineSuite : IBenchmarkSuite
                 throw new InvalidOperationException($"end-to-end benchmark read {read} of {ends.Sum()} records");
             }
 
-            return processed / elapsed.TotalSeconds;
+            return (processed / elapsed.TotalSeconds, cpu.TotalMicroseconds / processed);
         }
         finally
         {
@@ -466,6 +474,50 @@ public sealed class EngineSuite : IBenchmarkSuite
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>CPU time of this process's threads by name, from /proc (Linux); empty elsewhere.</summary>
+    private static class ThreadCpu
+    {
+        public static Dictionary<int, (string Name, long Ticks)> Snapshot()
+        {
+            var all = new Dictionary<int, (string, long)>();
+            if (!Directory.Exists("/proc/self/task"))
+            {
+                return all;
+            }
+
+            foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var open = stat.IndexOf('(', StringComparison.Ordinal);
+                    var close = stat.LastIndexOf(')');
+                    var fields = stat[(close + 2)..].Split(' ');
+                    all[int.Parse(Path.GetFileName(dir), System.Globalization.CultureInfo.InvariantCulture)] =
+                        (stat[(open + 1)..close], long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture));
+                }
+                catch (IOException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+
+            return all;
+        }
+
+        /// <summary>Seconds of CPU per thread name since <paramref name="before"/>, largest first (clock ticks of 10 ms).</summary>
+        public static string Since(Dictionary<int, (string Name, long Ticks)> before)
+        {
+            var used = Snapshot()
+                .Select(t => (t.Value.Name, Ticks: t.Value.Ticks - (before.TryGetValue(t.Key, out var b) && b.Name == t.Value.Name ? b.Ticks : 0)))
+                .Where(t => t.Ticks > 0)
+                .GroupBy(t => t.Name)
+                .Select(g => (Name: g.Key, Seconds: g.Sum(t => t.Ticks) / 100.0))
+                .OrderByDescending(t => t.Seconds);
+            return string.Join(", ", used.Select(t => $"{t.Name} {t.Seconds:F2} s"));
         }
     }
 
