@@ -295,10 +295,12 @@ public sealed class EngineSuite : IBenchmarkSuite
     }
 
     /// <summary>
-    /// A producer appends events stamped with the wall clock at a steady rate; the job records, per event,
-    /// processing time minus (event time + bound): how long after the watermark could release it it was processed.
+    /// A producer appends events stamped with the wall clock at a steady rate; per event, the job records how
+    /// long after the log held the record that lets the watermark pass it the event was processed (the
+    /// engine's latency beyond the bound, <c>engine.latency_*</c>), and processing time minus (event time +
+    /// bound), which adds the input's own gaps (<c>engine.latency.since_bound_*</c>); see <see cref="LatencyProbe"/>.
     /// Besides the percentiles, the figures show what else happened meanwhile: the producer's gaps between
-    /// bursts and the garbage collector's pauses.
+    /// bursts, the garbage collector's collections and pauses, and the time this process waited for a core.
     /// </summary>
     private static async Task<IReadOnlyList<Figure>> LatencyAsync()
     {
