@@ -55,6 +55,7 @@ public static class EdgeHost
         var exporter = new PrometheusExporter(meter);
         var metrics = new OutboxMetrics(meter);
         metrics.SeedZeroSeries();
+        ProcessMetrics.Register(meter);
 
         var factory = new DeviceReaderDriverFactory(new BuiltInReaderDriverFactory(time), DeviceDrivers, loggerFactory);
         var drivers = new List<IReaderDriver>();
