@@ -15,8 +15,8 @@ internal static class ProcessMetrics
     {
         meter.CreateObservableGauge("edgestream_edge_process_resident_bytes", ResidentBytes, unit: "By", description: "Resident memory of the daemon (VmRSS).");
         meter.CreateObservableGauge("edgestream_edge_process_threads", Threads, description: "Threads of the daemon process.");
-        meter.CreateObservableGauge("edgestream_edge_gc_heap_bytes", () => GC.GetGCMemoryInfo().HeapSizeBytes, unit: "By", description: "Managed heap size after the last collection.");
-        meter.CreateObservableGauge("edgestream_edge_gc_committed_bytes", () => GC.GetGCMemoryInfo().TotalCommittedBytes, unit: "By", description: "Memory the GC has committed for the managed heap.");
+        meter.CreateObservableGauge("edgestream_edge_gc_heap_bytes", () => GC.GetGCMemoryInfo().HeapSizeBytes, unit: "By", description: "Managed heap size after the last collection (0 before the first).");
+        meter.CreateObservableGauge("edgestream_edge_gc_committed_bytes", () => GC.GetGCMemoryInfo().TotalCommittedBytes, unit: "By", description: "Memory the GC had committed for the managed heap at the last collection (0 before the first).");
         meter.CreateObservableCounter("edgestream_edge_gc_allocated_bytes_total", () => GC.GetTotalAllocatedBytes(), unit: "By", description: "Managed bytes allocated since start.");
         meter.CreateObservableCounter("edgestream_edge_gc_collections_total", () => new[]
         {
