@@ -216,6 +216,11 @@ public sealed partial class LoopbackHttpServer : IAsyncDisposable
             {
                 // The client closed or reset the connection.
             }
+            catch (Exception ex)
+            {
+                // Whatever went wrong ends this connection only, never the server or the daemon.
+                LogConnectionFailed(_logger, ex);
+            }
             finally
             {
                 await input.CompleteAsync().ConfigureAwait(false);
@@ -514,6 +519,9 @@ public sealed partial class LoopbackHttpServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP: refused a request with {Status}: {Reason}.")]
     private static partial void LogRefused(ILogger logger, int status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "HTTP: a connection failed and was closed.")]
+    private static partial void LogConnectionFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "HTTP: {Method} {Path} failed.")]
     private static partial void LogHandlerFailed(ILogger logger, string method, string path, Exception exception);
