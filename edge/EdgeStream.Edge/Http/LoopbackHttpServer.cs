@@ -282,7 +282,7 @@ public sealed partial class LoopbackHttpServer : IAsyncDisposable
 
             // Read what the client is already sending (up to a bound) before closing: closing a socket with
             // unread data resets it, and the client would see a reset instead of the 413.
-            await DiscardAsync(input, Math.Min(head.ContentLength, 4L * _limits.MaxBodyBytes), cancellationToken).ConfigureAwait(false);
+            await DiscardAsync(input, Math.Min(head.ContentLength, Math.Max(4L * _limits.MaxBodyBytes, 1L << 20)), cancellationToken).ConfigureAwait(false);
             return false;
         }
 
