@@ -7,9 +7,10 @@
 #
 # Memory settings live in two places, both part of what is installed:
 #   - edgestream-edge.runtimeconfig.json (from EdgeStream.Edge.csproj): workstation non-concurrent GC,
-#     no tiered PGO, 2 MB gen0 budget, 32 MB GC heap hard limit;
-#   - the systemd unit's Environment= lines: W^X off and one malloc arena (process-wide switches the
-#     runtime reads before any configuration file).
+#     the segments GC (libclrgc.so), no tiered compilation or PGO, 2 MB gen0 budget, 32 MB GC heap
+#     hard limit;
+#   - the systemd unit's Environment= lines: W^X off, one malloc arena and a 1 MB gen1 budget
+#     (switches the runtime and glibc read only from the environment).
 # Figures for each setting: docs/store-and-forward.md, "Memory".
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,54 +1,49 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EdgeStream.Contracts;
+using EdgeStream.Edge.Http;
 using EdgeStream.Readers;
 using EdgeStream.Readers.Scanners;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 
 namespace EdgeStream.Edge.Scans;
 
 /// <summary>
 /// <c>POST /api/scans</c>: handheld apps post what their operator scanned; each scan becomes a read with
 /// source <see cref="SourceKind.Handheld"/> and the operator's id. A request is accepted whole (202 with
-/// the count) or refused whole (400 naming the bad field, 413 when too large).
+/// the count) or refused whole (400 naming the bad field, 413 when too large: the server refuses a body
+/// over <see cref="ScanRequest.MaxBodyBytes"/> before reading it).
 /// </summary>
 public static class ScanEndpoints
 {
+    /// <summary>The endpoint's path.</summary>
+    public const string Path = "/api/scans";
+
     /// <summary>Maps the endpoint. <paramref name="readerId"/> stands in when a request names no device.</summary>
-    public static IEndpointRouteBuilder MapScanEndpoints(this IEndpointRouteBuilder app, IReadSink sink, string readerId = "handheld", TimeProvider? clock = null)
+    public static LoopbackHttpServer MapScanEndpoints(this LoopbackHttpServer server, IReadSink sink, string readerId = "handheld", TimeProvider? clock = null)
     {
-        app.MapPost("/api/scans", async Task<IResult> (HttpContext http) =>
+        ArgumentNullException.ThrowIfNull(server);
+        server.Map("POST", Path, (request, cancellationToken) => AcceptAsync(request, sink, readerId, clock, cancellationToken));
+        return server;
+    }
+
+    /// <summary>Handles one request body.</summary>
+    public static async ValueTask<HttpResponse> AcceptAsync(HttpRequest request, IReadSink sink, string readerId, TimeProvider? clock, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (request.Body.Length > ScanRequest.MaxBodyBytes)
         {
-            if (http.Request.ContentLength > ScanRequest.MaxBodyBytes)
-            {
-                return Results.Json(new ScanError($"body is larger than {ScanRequest.MaxBodyBytes} bytes"), ScanJsonContext.Default.ScanError, statusCode: StatusCodes.Status413PayloadTooLarge);
-            }
+            return HttpResponse.Json(413, JsonSerializer.SerializeToUtf8Bytes(new ScanError($"body is larger than {ScanRequest.MaxBodyBytes} bytes"), ScanJsonContext.Default.ScanError));
+        }
 
-            using var body = new MemoryStream();
-            var chunk = new byte[8192];
-            int n;
-            while ((n = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
-            {
-                if (body.Length + n > ScanRequest.MaxBodyBytes)
-                {
-                    return Results.Json(new ScanError($"body is larger than {ScanRequest.MaxBodyBytes} bytes"), ScanJsonContext.Default.ScanError, statusCode: StatusCodes.Status413PayloadTooLarge);
-                }
+        if (!ScanRequest.TryParse(request.Body.Span, readerId, EventTimes.NowUs(clock), out var reads, out var error))
+        {
+            sink.OnEvent(new ReaderEvent(readerId, ReaderEventKind.FrameRejected, $"scan request rejected: {error}", EventTimes.NowUs(clock)));
+            return HttpResponse.Json(400, JsonSerializer.SerializeToUtf8Bytes(new ScanError(error), ScanJsonContext.Default.ScanError));
+        }
 
-                body.Write(chunk, 0, n);
-            }
-
-            if (!ScanRequest.TryParse(body.GetBuffer().AsSpan(0, (int)body.Length), readerId, EventTimes.NowUs(clock), out var reads, out var error))
-            {
-                sink.OnEvent(new ReaderEvent(readerId, ReaderEventKind.FrameRejected, $"scan request rejected: {error}", EventTimes.NowUs(clock)));
-                return Results.Json(new ScanError(error), ScanJsonContext.Default.ScanError, statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            await sink.WriteAsync(reads, http.RequestAborted);
-            return Results.Json(new ScanAccepted(reads.Length), ScanJsonContext.Default.ScanAccepted, statusCode: StatusCodes.Status202Accepted);
-        });
-        return app;
+        await sink.WriteAsync(reads, cancellationToken).ConfigureAwait(false);
+        return HttpResponse.Json(202, JsonSerializer.SerializeToUtf8Bytes(new ScanAccepted(reads.Length), ScanJsonContext.Default.ScanAccepted));
     }
 }
 

@@ -15,6 +15,16 @@ internal sealed class OutboxIndex : IDisposable
     public const string DataFile = "index.db";
     public const string LogFile = "index-log.db";
 
+    /// <summary>
+    /// Pages in LiteDB's write-ahead log before it is checkpointed into the data file. LiteDB keeps every
+    /// log page in its page cache until the checkpoint and grows that cache in segments it never gives
+    /// back: at its default of 1,000 pages the cache reached ~13.6 MB of heap within a minute at
+    /// 50,000 reads/s (one transaction per group commit). At 50 pages it stays in its first ~1.3 MB.
+    /// A checkpoint rewrites the few distinct index pages into the data file, so this costs a few KB of
+    /// writes a second, small beside the segment logs.
+    /// </summary>
+    internal const int CheckpointPages = 50;
+
     private readonly GuardedStream _data;
     private readonly GuardedStream _log;
     private readonly LiteDatabase _db;
@@ -26,6 +36,7 @@ internal sealed class OutboxIndex : IDisposable
         _data = new GuardedStream(data);
         _log = new GuardedStream(log);
         _db = new LiteDatabase(_data, new BsonMapper(), _log);
+        _db.CheckpointSize = CheckpointPages;
         _batches = _db.GetCollection("batches", BsonAutoId.Int64);
         _state = _db.GetCollection("state", BsonAutoId.ObjectId);
     }

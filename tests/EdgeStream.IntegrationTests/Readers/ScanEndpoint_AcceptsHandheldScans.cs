@@ -2,16 +2,14 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using EdgeStream.Contracts;
+using EdgeStream.Edge.Http;
 using EdgeStream.Edge.Scans;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
+using EdgeStream.Readers.Scanners;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeStream.Tests.Readers;
 
-/// <summary>POST /api/scans on a real Kestrel port: good requests become handheld reads, bad ones get 400 naming the field.</summary>
+/// <summary>POST /api/scans on the daemon's HTTP server on a real port: good requests become handheld reads, bad ones get 400 naming the field.</summary>
 [Trait("Capability", "Readers")]
 public sealed class ScanEndpoint_AcceptsHandheldScans
 {
@@ -19,13 +17,10 @@ public sealed class ScanEndpoint_AcceptsHandheldScans
     public async Task Scans_are_accepted_whole_or_refused_with_the_reason()
     {
         var sink = new TestSink();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var app = builder.Build();
-        app.MapScanEndpoints(sink, "edge-handheld");
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        await using var server = LoopbackHttpServer.Bind(new IPEndPoint(IPAddress.Loopback, 0), NullLogger.Instance, new HttpServerLimits { MaxBodyBytes = ScanRequest.MaxBodyBytes });
+        server.MapScanEndpoints(sink, "edge-handheld");
+        server.Start();
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
 
         var ok = await http.PostAsJsonAsync("/api/scans", new
         {

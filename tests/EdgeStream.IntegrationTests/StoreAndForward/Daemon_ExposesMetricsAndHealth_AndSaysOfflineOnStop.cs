@@ -51,6 +51,12 @@ public sealed class Daemon_ExposesMetricsAndHealth_AndSaysOfflineOnStop : IDispo
         Assert.Contains("edgestream_edge_dropped_total{class=\"presence\",reason=\"overflow\"} 0", scrape, StringComparison.Ordinal);
         Assert.True(EdgeDaemonProcess.Metric(scrape, "edgestream_edge_reads_accepted_total") > 0);
 
+        // The daemon's own footprint, for the 64 MB budget.
+        Assert.True(EdgeDaemonProcess.Metric(scrape, "edgestream_edge_process_resident_bytes") > 1_000_000);
+        Assert.True(EdgeDaemonProcess.Metric(scrape, "edgestream_edge_process_threads") > 1);
+        Assert.True(EdgeDaemonProcess.Metric(scrape, "edgestream_edge_gc_allocated_bytes_total") > 0);
+        Assert.Contains("# TYPE edgestream_edge_gc_committed_bytes gauge", scrape, StringComparison.Ordinal);
+
         var (status, body) = await daemon.HealthAsync();
         Assert.Equal(200, status);
         Assert.Contains("\"status\":\"ok\"", body, StringComparison.Ordinal);
