@@ -129,10 +129,10 @@ public static class EdgeHost
         services.AddHostedService<ReaderHost>();
 
         using var host = builder.Build();
-        LoopbackHttpServer http;
+        EdgeHttpServer http;
         try
         {
-            http = LoopbackHttpServer.Bind(options.Http, loggerFactory.CreateLogger<LoopbackHttpServer>(), new HttpServerLimits { MaxBodyBytes = EdgeStream.Readers.Scanners.ScanRequest.MaxBodyBytes }, meter);
+            http = EdgeHttpServer.Bind(options.Http, loggerFactory.CreateLogger<EdgeHttpServer>(), new HttpServerLimits { MaxBodyBytes = EdgeStream.Readers.Scanners.ScanRequest.MaxBodyBytes }, meter);
         }
         catch (SocketException ex)
         {

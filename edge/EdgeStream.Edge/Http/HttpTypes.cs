@@ -35,7 +35,7 @@ public sealed record HttpResponse(int Status, string ContentType, ReadOnlyMemory
 }
 
 /// <summary>
-/// Bounds of <see cref="LoopbackHttpServer"/>: what one client can make the daemon hold. Defaults fit the
+/// Bounds of <see cref="EdgeHttpServer"/>: what one client can make the daemon hold. Defaults fit the
 /// edge's three endpoints (a scrape, a health probe, a handheld's batch of scans).
 /// </summary>
 public sealed record HttpServerLimits

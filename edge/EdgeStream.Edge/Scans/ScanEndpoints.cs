@@ -19,7 +19,7 @@ public static class ScanEndpoints
     public const string Path = "/api/scans";
 
     /// <summary>Maps the endpoint. <paramref name="readerId"/> stands in when a request names no device.</summary>
-    public static LoopbackHttpServer MapScanEndpoints(this LoopbackHttpServer server, IReadSink sink, string readerId = "handheld", TimeProvider? clock = null)
+    public static EdgeHttpServer MapScanEndpoints(this EdgeHttpServer server, IReadSink sink, string readerId = "handheld", TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         server.Map("POST", Path, (request, cancellationToken) => AcceptAsync(request, sink, readerId, clock, cancellationToken));

@@ -17,7 +17,7 @@ public sealed class ScanEndpoint_AcceptsHandheldScans
     public async Task Scans_are_accepted_whole_or_refused_with_the_reason()
     {
         var sink = new TestSink();
-        await using var server = LoopbackHttpServer.Bind(new IPEndPoint(IPAddress.Loopback, 0), NullLogger.Instance, new HttpServerLimits { MaxBodyBytes = ScanRequest.MaxBodyBytes });
+        await using var server = EdgeHttpServer.Bind(new IPEndPoint(IPAddress.Loopback, 0), NullLogger.Instance, new HttpServerLimits { MaxBodyBytes = ScanRequest.MaxBodyBytes });
         server.MapScanEndpoints(sink, "edge-handheld");
         server.Start();
         using var http = new HttpClient { BaseAddress = server.BaseAddress };

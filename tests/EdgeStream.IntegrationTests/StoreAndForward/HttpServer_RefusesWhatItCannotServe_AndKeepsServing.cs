@@ -22,7 +22,7 @@ public sealed class HttpServer_RefusesWhatItCannotServe_AndKeepsServing
         using var meter = new Meter("test-http-" + Guid.NewGuid().ToString("N"));
         using var exporter = new PrometheusExporter(meter);
         var limits = new HttpServerLimits { MaxConnections = 2, MaxHeaderBytes = 1024, MaxBodyBytes = 1000, RequestTimeout = TimeSpan.FromSeconds(10) };
-        await using var server = LoopbackHttpServer.Bind(new IPEndPoint(IPAddress.Loopback, 0), NullLogger.Instance, limits, meter);
+        await using var server = EdgeHttpServer.Bind(new IPEndPoint(IPAddress.Loopback, 0), NullLogger.Instance, limits, meter);
         server.Map("GET", "/ping", (_, _) => ValueTask.FromResult(HttpResponse.Text(200, "pong", "text/plain")));
         server.Map("POST", "/echo", (r, _) => ValueTask.FromResult(new HttpResponse(200, "application/octet-stream", r.Body)));
         server.Start();
@@ -111,7 +111,7 @@ public sealed class HttpServer_RefusesWhatItCannotServe_AndKeepsServing
         }
     }
 
-    private static async Task<Socket> ConnectAsync(LoopbackHttpServer server)
+    private static async Task<Socket> ConnectAsync(EdgeHttpServer server)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.LocalEndPoint);
@@ -119,7 +119,7 @@ public sealed class HttpServer_RefusesWhatItCannotServe_AndKeepsServing
     }
 
     /// <summary>Sends <paramref name="request"/> as is, reads until the server closes or 30 s pass; returns the first status, all text and whether it closed.</summary>
-    private static async Task<(int Status, string Text, bool Closed)> RawAsync(LoopbackHttpServer server, string request)
+    private static async Task<(int Status, string Text, bool Closed)> RawAsync(EdgeHttpServer server, string request)
     {
         using var socket = await ConnectAsync(server);
         await socket.SendAsync(Encoding.ASCII.GetBytes(request));

@@ -10,14 +10,15 @@ namespace EdgeStream.Edge.Http;
 
 /// <summary>
 /// The daemon's small HTTP/1.1 server for <c>/healthz</c>, <c>/metrics</c> and <c>POST /api/scans</c>
-/// on a loopback port. It replaces ASP.NET Core's Kestrel, which cost the gateway ~8 MB of resident
+/// on the address given by <c>--http</c> (loopback for metrics scrapers on the gateway; a LAN address when
+/// handheld scanners post to it). It replaces ASP.NET Core's Kestrel, which cost the gateway ~8 MB of resident
 /// memory (mapped framework, JIT'd code, threads) for three endpoints. Strictly bounded: a fixed
 /// number of connections, a header block and a body of at most a few hundred KB, a deadline per request;
 /// anything else is answered with a 4xx/5xx naming the problem, counted, and the connection closed.
 /// Supports keep-alive, <c>Content-Length</c> and chunked request bodies and <c>Expect: 100-continue</c>;
-/// not TLS or HTTP/2, which a loopback endpoint does not need.
+/// not TLS or HTTP/2: bind it to loopback or a trusted LAN only, behind a TLS proxy if it must cross one.
 /// </summary>
-public sealed partial class LoopbackHttpServer : IAsyncDisposable
+public sealed partial class EdgeHttpServer : IAsyncDisposable
 {
     private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
 
@@ -32,7 +33,7 @@ public sealed partial class LoopbackHttpServer : IAsyncDisposable
     private readonly HashSet<Task> _connections = [];
     private Task? _acceptLoop;
 
-    private LoopbackHttpServer(Socket listener, HttpServerLimits limits, ILogger logger, Meter? meter)
+    private EdgeHttpServer(Socket listener, HttpServerLimits limits, ILogger logger, Meter? meter)
     {
         _listener = listener;
         _limits = limits;
@@ -54,7 +55,7 @@ public sealed partial class LoopbackHttpServer : IAsyncDisposable
 
     /// <summary>Binds <paramref name="endpoint"/> now, so a taken port fails start-up; call <see cref="Start"/> to serve.</summary>
     /// <exception cref="SocketException">The address cannot be bound.</exception>
-    public static LoopbackHttpServer Bind(IPEndPoint endpoint, ILogger logger, HttpServerLimits? limits = null, Meter? meter = null)
+    public static EdgeHttpServer Bind(IPEndPoint endpoint, ILogger logger, HttpServerLimits? limits = null, Meter? meter = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         limits ??= new HttpServerLimits();
@@ -71,7 +72,7 @@ public sealed partial class LoopbackHttpServer : IAsyncDisposable
             throw;
         }
 
-        return new LoopbackHttpServer(socket, limits, logger, meter);
+        return new EdgeHttpServer(socket, limits, logger, meter);
     }
 
     /// <summary>Routes <paramref name="method"/> requests for exactly <paramref name="path"/> (query ignored) to <paramref name="handler"/>.</summary>
