@@ -125,22 +125,86 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// <summary>Processes one log record: decode, then <see cref="ProcessEvent"/>, or side-output it as malformed.</summary>
     public void ProcessRecord(long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
+        if (AdmitRecord(offset, key, value))
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>
+    /// Processes a batch of log records (what a reader returned): each is decoded and admitted as by
+    /// <see cref="ProcessRecord"/>, but the watermark is recomputed, and events and timers it passes are
+    /// released, once at the end of the batch rather than after every record.
+    /// </summary>
+    /// <remarks>
+    /// Within the batch, events are judged against the watermark as it stood when the batch began. That
+    /// watermark only ever lags the per-record one, so the batch form releases events and fires timers no
+    /// earlier than the per-record form would, and never calls on time an event the per-record form would
+    /// have accepted: events within the out-of-orderness bound are treated identically either way.
+    /// </remarks>
+    public void ProcessRecords(RecordBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var recompute = false;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            recompute |= AdmitRecord(batch.OffsetAt(i), batch.KeyAt(i), batch.ValueAt(i));
+        }
+
+        if (recompute)
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>Processes one decoded event read at <paramref name="offset"/>.</summary>
+    public void ProcessEvent(in TEvent evt, long offset)
+    {
+        if (Admit(evt, offset, default, default, hasRaw: false))
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>
+    /// Processes decoded events read at consecutive offsets from <paramref name="firstOffset"/>, recomputing
+    /// the watermark and releasing what it passes once at the end (see <see cref="ProcessRecords"/>).
+    /// </summary>
+    public void ProcessEvents(ReadOnlySpan<TEvent> events, long firstOffset)
+    {
+        var recompute = false;
+        for (var i = 0; i < events.Length; i++)
+        {
+            recompute |= Admit(events[i], firstOffset + i, default, default, hasRaw: false);
+        }
+
+        if (recompute)
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>Decodes and admits one record; returns whether the watermark may have moved.</summary>
+    private bool AdmitRecord(long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
         if (!_job.TryDecode(key, value, out var evt, out var error))
         {
             NextOffset = offset + 1;
             Counters.Malformed++;
             _side.Write(new SideRecord(SideReason.Malformed, Partition, offset, 0, Watermark, 0, key.ToArray(), value.ToArray(), error ?? "undecodable"));
             Log.Malformed(_log, Partition, offset, error ?? "undecodable");
-            return;
+            return false;
         }
 
-        Accept(evt, offset, key, value, hasRaw: true);
+        return Admit(evt, offset, key, value, hasRaw: true);
     }
 
-    /// <summary>Processes one decoded event read at <paramref name="offset"/>.</summary>
-    public void ProcessEvent(in TEvent evt, long offset) => Accept(evt, offset, default, default, hasRaw: false);
-
-    private void Accept(in TEvent evt, long offset, ReadOnlySpan<byte> rawKey, ReadOnlySpan<byte> rawValue, bool hasRaw)
+    /// <summary>
+    /// Takes one event in: observes its source's clock, then buffers it, processes it at once (late within
+    /// the allowed lateness, or behind on a returning source's own clock) or side-outputs it. Returns
+    /// whether the watermark has to be recomputed; the caller does that (<see cref="Advance"/>).
+    /// </summary>
+    private bool Admit(in TEvent evt, long offset, ReadOnlySpan<byte> rawKey, ReadOnlySpan<byte> rawValue, bool hasRaw)
     {
         if (_ended)
         {
@@ -199,10 +263,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             SideLate(evt, offset, time, source.Id, rawKey, rawValue, hasRaw);
         }
 
-        if (recompute)
-        {
-            Advance();
-        }
+        return recompute;
     }
 
     /// <summary>
