@@ -27,7 +27,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
     private readonly KeyedStateTable<TKey, TState> _table = new();
-    private readonly TimerQueue _eventTimers = new();
+    private readonly TimerCalendar _eventTimers = new();
+
+    // (slot, time) of the event-time timers of keys that have had more than one at a time (see TimerMark).
+    private readonly HashSet<(int Slot, long Time)> _timerIndex = [];
     private readonly TimerQueue _processingTimers = new();
     private readonly ReorderBuffer<TEvent> _reorder;
     private readonly SourceClocks<TEvent> _sources;
@@ -97,7 +100,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     public int TimerCount => _eventTimers.Count + _processingTimers.Count;
 
     /// <summary>Approximate bytes of keyed state and timers held in memory.</summary>
-    public long ApproximateStateBytes => _table.ApproximateBytes + (_eventTimers.Heap.Length + _processingTimers.Heap.Length) * (long)Unsafe.SizeOf<TimerEntry>();
+    public long ApproximateStateBytes => _table.ApproximateBytes + (_eventTimers.Capacity + _processingTimers.Heap.Length) * (long)Unsafe.SizeOf<TimerEntry>();
 
     /// <summary>Each source's clock: id, newest event time, status.</summary>
     public IReadOnlyList<SourceInfo> Sources()
@@ -342,18 +345,37 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     {
         while (true)
         {
-            var hasEvent = _reorder.Count > 0 && _reorder.HeadTime <= watermark;
-            var hasTimer = _eventTimers.TryPeek(out var timer) && timer.Time <= watermark;
-            if (hasEvent && (!hasTimer || _reorder.HeadTime <= timer.Time))
+            // Events up to the watermark and up to the earliest timer (events first on ties), straight from
+            // the reorder buffer's sorted run. A callback may register an earlier timer: re-read it each time.
+            _reorder.PeekRun(out var times, out var events);
+            var released = 0;
+            while (released < times.Length)
             {
-                var item = _reorder.Pop();
-                Process(item.Event, item.Time, EventFlags.None);
+                var time = times[released];
+                if (time > watermark || time > _eventTimers.NextTime)
+                {
+                    break;
+                }
+
+                PrefetchAhead(events, released);
+                Process(events[released], time, EventFlags.None);
+                released++;
             }
-            else if (hasTimer)
+
+            if (released > 0)
+            {
+                _reorder.Consume(released);
+                if (released == times.Length)
+                {
+                    continue;
+                }
+            }
+
+            if (_eventTimers.Count > 0 && _eventTimers.NextTime <= watermark)
             {
                 FireTimer(_eventTimers.Pop(), TimerDomain.EventTime);
             }
-            else
+            else if (released == 0)
             {
                 break;
             }
@@ -364,6 +386,20 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         if (_options.StateTtlUs > 0 || _clearedCount > 0)
         {
             ScanForExpired(watermark);
+        }
+    }
+
+    /// <summary>
+    /// Starts loading the state of the key a few events ahead in a sorted run, so that its cache miss
+    /// overlaps the processing of the events before it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchAhead(ReadOnlySpan<TEvent> events, int index)
+    {
+        const int Distance = 8;
+        if (index + Distance < events.Length)
+        {
+            _table.Prefetch(_job.HashKey(_job.KeyOf(events[index + Distance])));
         }
     }
 
@@ -412,15 +448,70 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         if (domain == TimerDomain.EventTime)
         {
             entry.LastTouched = Math.Max(entry.LastTouched, timer.Time);
-            if (entry.LastEventTimer == timer.Time)
-            {
-                entry.LastEventTimer = long.MinValue;
-            }
+            EventTimerGone(ref entry.EventTimers, timer.Slot, timer.Time);
         }
 
         Counters.TimersFired++;
         _context.Enter(timer.Slot, timer.Time, EventFlags.None);
         _job.OnTimer(domain, ref entry.State, _context);
+    }
+
+    /// <summary>Registers an event-time timer of the key in <paramref name="slot"/> unless it has one at that time.</summary>
+    private void AddEventTimer(int slot, long time)
+    {
+        ref var e = ref _table.At(slot);
+        ref var mark = ref e.EventTimers;
+        if (!mark.Indexed)
+        {
+            if (mark.Count == 1)
+            {
+                if (mark.Sole == time)
+                {
+                    return;
+                }
+
+                // A second timer at a time: from now on this key's timers are deduplicated by the index.
+                _timerIndex.Add((slot, mark.Sole));
+                _timerIndex.Add((slot, time));
+                mark.Indexed = true;
+            }
+            else
+            {
+                mark.Sole = time;
+            }
+        }
+        else if (!_timerIndex.Add((slot, time)))
+        {
+            return;
+        }
+
+        _eventTimers.Add(slot, e.Hash, time);
+        mark.Count++;
+        e.PendingTimers++;
+    }
+
+    /// <summary>Cancels an event-time timer of the key in <paramref name="slot"/>, if registered.</summary>
+    private void DeleteEventTimer(int slot, long time)
+    {
+        ref var e = ref _table.At(slot);
+        ref var mark = ref e.EventTimers;
+        var pending = mark.Indexed ? _timerIndex.Contains((slot, time)) : mark.Count == 1 && mark.Sole == time;
+        if (pending && _eventTimers.Remove(slot, time))
+        {
+            e.PendingTimers--;
+            EventTimerGone(ref mark, slot, time);
+        }
+    }
+
+    /// <summary>Bookkeeping once an event-time timer has fired or been deleted.</summary>
+    private void EventTimerGone(ref TimerMark mark, int slot, long time)
+    {
+        mark.Count--;
+        if (mark.Indexed)
+        {
+            _timerIndex.Remove((slot, time));
+            mark.Indexed = mark.Count > 0;
+        }
     }
 
     /// <summary>
@@ -517,36 +608,9 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             _flags = flags;
         }
 
-        public override void RegisterEventTimer(long time)
-        {
-            ref var e = ref _task._table.At(_slot);
+        public override void RegisterEventTimer(long time) => _task.AddEventTimer(_slot, time);
 
-            // Most registrations repeat the key's latest timer (a window end, a timeout): skip the set lookup.
-            if (e.LastEventTimer == time && e.PendingTimers > 0)
-            {
-                return;
-            }
-
-            if (_task._eventTimers.Add(_slot, e.Hash, time))
-            {
-                e.PendingTimers++;
-            }
-
-            e.LastEventTimer = time;
-        }
-
-        public override void DeleteEventTimer(long time)
-        {
-            if (_task._eventTimers.Remove(_slot, time))
-            {
-                ref var e = ref _task._table.At(_slot);
-                e.PendingTimers--;
-                if (e.LastEventTimer == time)
-                {
-                    e.LastEventTimer = long.MinValue;
-                }
-            }
-        }
+        public override void DeleteEventTimer(long time) => _task.DeleteEventTimer(_slot, time);
 
         public override void RegisterProcessingTimer(long time)
         {

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+using EdgeStream.Engine.Time;
 
 namespace EdgeStream.Engine.State;
 
@@ -27,8 +29,8 @@ internal struct StateEntry<TKey, TState>
     /// <summary>The job cleared the state; the entry is freed once nothing on time can touch it.</summary>
     public bool Cleared;
 
-    /// <summary>Time of the key's most recently registered event-time timer while it is pending (a dedup cache), else <see cref="long.MinValue"/>.</summary>
-    public long LastEventTimer;
+    /// <summary>The key's pending event-time timers, for deduplication without a set lookup.</summary>
+    public TimerMark EventTimers;
 }
 
 /// <summary>
@@ -74,6 +76,23 @@ internal sealed class KeyedStateTable<TKey, TState>
     public ref StateEntry<TKey, TState> At(int slot) => ref _entries[slot];
 
     public static bool IsLive(in StateEntry<TKey, TState> e) => e.Next >= -1;
+
+    /// <summary>
+    /// Hints the processor to load the first entry of a hash's chain (a hint only: on processors without
+    /// a prefetch instruction it does nothing, and it never faults).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(ulong hash)
+    {
+        if (Sse.IsSupported)
+        {
+            var i = _buckets[Bucket(hash)] - 1;
+            if (i >= 0)
+            {
+                Sse.Prefetch0(Unsafe.AsPointer(ref _entries[i]));
+            }
+        }
+    }
 
     /// <summary>Finds a key's slot, or -1.</summary>
     public int Find(in TKey key, ulong hash)
@@ -136,7 +155,7 @@ internal sealed class KeyedStateTable<TKey, TState>
         }
 
         ref var b = ref _buckets[Bucket(hash)];
-        _entries[slot] = new StateEntry<TKey, TState> { Key = key, Hash = hash, Next = b - 1, LastEventTimer = long.MinValue };
+        _entries[slot] = new StateEntry<TKey, TState> { Key = key, Hash = hash, Next = b - 1 };
         b = slot + 1;
         return slot;
     }
