@@ -20,6 +20,9 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 {
     private const int TtlScanPerStep = 64;
 
+    // How many events ahead of the one processed the state entry of a key is prefetched (a power of two).
+    private const int PrefetchDistance = 8;
+
     private readonly StreamJob<TEvent, TKey, TState, TOutput> _job;
     private readonly EngineOptions _options;
     private readonly IOutputSink<TKey, TOutput> _sink;
@@ -35,6 +38,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private readonly ReorderBuffer<TEvent> _reorder;
     private readonly SourceClocks<TEvent> _sources;
     private readonly Context _context;
+    private readonly ulong[] _hashAhead = new ulong[PrefetchDistance];
     private readonly long _idleTimeoutUs;
     private long _nowUs;
     private int _ttlCursor;
@@ -349,6 +353,12 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             // the reorder buffer's sorted run. A callback may register an earlier timer: re-read it each time.
             _reorder.PeekRun(out var times, out var events);
             var released = 0;
+            var ahead = Math.Min(PrefetchDistance, times.Length);
+            for (var k = 0; k < ahead; k++)
+            {
+                _hashAhead[k] = HashAndPrefetch(events[k]);
+            }
+
             while (released < times.Length)
             {
                 var time = times[released];
@@ -357,8 +367,16 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                     break;
                 }
 
-                PrefetchAhead(events, released);
-                Process(events[released], time, EventFlags.None);
+                // The key's hash was computed, and its entry prefetched, PrefetchDistance events ago, so the
+                // table's cache miss overlapped the work on the events in between.
+                var hash = _hashAhead[released & (PrefetchDistance - 1)];
+                if (released + PrefetchDistance < times.Length)
+                {
+                    _hashAhead[released & (PrefetchDistance - 1)] = HashAndPrefetch(events[released + PrefetchDistance]);
+                }
+
+                ref readonly var evt = ref events[released];
+                Process(evt, _job.KeyOf(evt), hash, time, EventFlags.None);
                 released++;
             }
 
@@ -373,6 +391,11 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
             if (_eventTimers.Count > 0 && _eventTimers.NextTime <= watermark)
             {
+                if (_eventTimers.TryPeekAhead(PrefetchDistance, out var aheadSlot))
+                {
+                    _table.PrefetchSlot(aheadSlot);
+                }
+
                 FireTimer(_eventTimers.Pop(), TimerDomain.EventTime);
             }
             else if (released == 0)
@@ -389,24 +412,24 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
     }
 
-    /// <summary>
-    /// Starts loading the state of the key a few events ahead in a sorted run, so that its cache miss
-    /// overlaps the processing of the events before it.
-    /// </summary>
+    /// <summary>The key hash of an event, having started to load its state entry into the cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PrefetchAhead(ReadOnlySpan<TEvent> events, int index)
+    private ulong HashAndPrefetch(in TEvent evt)
     {
-        const int Distance = 8;
-        if (index + Distance < events.Length)
-        {
-            _table.Prefetch(_job.HashKey(_job.KeyOf(events[index + Distance])));
-        }
+        var hash = _job.HashKey(_job.KeyOf(evt));
+        _table.Prefetch(hash);
+        return hash;
     }
 
     private void Process(in TEvent evt, long time, EventFlags flags)
     {
         var key = _job.KeyOf(evt);
-        var hash = _job.HashKey(key);
+        Process(evt, key, _job.HashKey(key), time, flags);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Process(in TEvent evt, in TKey key, ulong hash, long time, EventFlags flags)
+    {
         var slot = _table.FindOrAdd(key, hash, out var added);
         BeforeEntryChange(slot, added);
         ref var entry = ref _table.At(slot);

@@ -94,6 +94,16 @@ internal sealed class KeyedStateTable<TKey, TState>
         }
     }
 
+    /// <summary>Hints the processor to load the entry in <paramref name="slot"/> (see <see cref="Prefetch"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void PrefetchSlot(int slot)
+    {
+        if (Sse.IsSupported && (uint)slot < (uint)_entries.Length)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref _entries[slot]));
+        }
+    }
+
     /// <summary>Finds a key's slot, or -1.</summary>
     public int Find(in TKey key, ulong hash)
     {

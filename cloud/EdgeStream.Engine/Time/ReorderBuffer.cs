@@ -287,8 +287,13 @@ internal sealed class ReorderBuffer<TEvent>
             }
             else
             {
-                b.Times[write] = b.Times[i];
-                b.Events[write++] = b.Events[i];
+                if (write != i)
+                {
+                    b.Times[write] = b.Times[i];
+                    b.Events[write] = b.Events[i];
+                }
+
+                write++;
             }
 
             i = j;

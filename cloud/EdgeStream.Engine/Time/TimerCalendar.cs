@@ -118,6 +118,22 @@ internal sealed class TimerCalendar
         return false;
     }
 
+    /// <summary>
+    /// The slot of the timer <paramref name="distance"/> places behind the earliest, when it is in the bucket
+    /// being fired (to prefetch its key's state); false otherwise.
+    /// </summary>
+    public bool TryPeekAhead(int distance, out int slot)
+    {
+        if (_current is { Sorted: true } b && b.Head + distance < b.Tail)
+        {
+            slot = b.Entries[b.Head + distance].Slot;
+            return true;
+        }
+
+        slot = 0;
+        return false;
+    }
+
     /// <summary>Removes and returns the earliest timer; only when <see cref="Count"/> &gt; 0.</summary>
     public TimerEntry Pop()
     {
