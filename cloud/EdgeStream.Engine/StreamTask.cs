@@ -20,8 +20,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 {
     private const int TtlScanPerStep = 64;
 
-    // How many events ahead of the one processed the state entry of a key is prefetched (a power of two).
-    private const int PrefetchDistance = 8;
+    // How many events (or timers) ahead of the one processed the state of a key is prefetched: its hash
+    // bucket first, then its entry. Powers of two.
+    private const int BucketPrefetchDistance = 16;
+    private const int EntryPrefetchDistance = 8;
 
     private readonly StreamJob<TEvent, TKey, TState, TOutput> _job;
     private readonly EngineOptions _options;
@@ -38,7 +40,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private readonly ReorderBuffer<TEvent> _reorder;
     private readonly SourceClocks<TEvent> _sources;
     private readonly Context _context;
-    private readonly ulong[] _hashAhead = new ulong[PrefetchDistance];
+    private readonly ulong[] _hashAhead = new ulong[BucketPrefetchDistance];
     private readonly long _idleTimeoutUs;
     private long _nowUs;
     private int _ttlCursor;
@@ -353,10 +355,13 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             // the reorder buffer's sorted run. A callback may register an earlier timer: re-read it each time.
             _reorder.PeekRun(out var times, out var events);
             var released = 0;
-            var ahead = Math.Min(PrefetchDistance, times.Length);
-            for (var k = 0; k < ahead; k++)
+            for (var k = 0; k < Math.Min(BucketPrefetchDistance, times.Length); k++)
             {
-                _hashAhead[k] = HashAndPrefetch(events[k]);
+                _hashAhead[k] = HashAndPrefetchBucket(events[k]);
+                if (k < EntryPrefetchDistance)
+                {
+                    _table.PrefetchEntry(_hashAhead[k]);
+                }
             }
 
             while (released < times.Length)
@@ -367,12 +372,18 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                     break;
                 }
 
-                // The key's hash was computed, and its entry prefetched, PrefetchDistance events ago, so the
-                // table's cache miss overlapped the work on the events in between.
-                var hash = _hashAhead[released & (PrefetchDistance - 1)];
-                if (released + PrefetchDistance < times.Length)
+                // Two-stage prefetch, so that the table's cache misses overlap the work on the events in
+                // between: the hash bucket of the key 16 events ahead, the entry of the key 8 events ahead
+                // (its bucket is in cache by then). Each key's hash is computed once, at the first stage.
+                const int Mask = BucketPrefetchDistance - 1;
+                var hash = _hashAhead[released & Mask];
+                if (released + EntryPrefetchDistance < times.Length)
                 {
-                    _hashAhead[released & (PrefetchDistance - 1)] = HashAndPrefetch(events[released + PrefetchDistance]);
+                    _table.PrefetchEntry(_hashAhead[(released + EntryPrefetchDistance) & Mask]);
+                    if (released + BucketPrefetchDistance < times.Length)
+                    {
+                        _hashAhead[released & Mask] = HashAndPrefetchBucket(events[released + BucketPrefetchDistance]);
+                    }
                 }
 
                 ref readonly var evt = ref events[released];
@@ -391,7 +402,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
             if (_eventTimers.Count > 0 && _eventTimers.NextTime <= watermark)
             {
-                if (_eventTimers.TryPeekAhead(PrefetchDistance, out var aheadSlot))
+                if (_eventTimers.TryPeekAhead(EntryPrefetchDistance, out var aheadSlot))
                 {
                     _table.PrefetchSlot(aheadSlot);
                 }
@@ -412,12 +423,12 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
     }
 
-    /// <summary>The key hash of an event, having started to load its state entry into the cache.</summary>
+    /// <summary>The key hash of an event, having started to load its hash bucket into the cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong HashAndPrefetch(in TEvent evt)
+    private ulong HashAndPrefetchBucket(in TEvent evt)
     {
         var hash = _job.HashKey(_job.KeyOf(evt));
-        _table.Prefetch(hash);
+        _table.PrefetchBucket(hash);
         return hash;
     }
 

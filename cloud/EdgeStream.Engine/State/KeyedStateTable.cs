@@ -78,11 +78,21 @@ internal sealed class KeyedStateTable<TKey, TState>
     public static bool IsLive(in StateEntry<TKey, TState> e) => e.Next >= -1;
 
     /// <summary>
-    /// Hints the processor to load the first entry of a hash's chain (a hint only: on processors without
-    /// a prefetch instruction it does nothing, and it never faults).
+    /// Hints the processor to load the hash bucket of <paramref name="hash"/> (a hint only: on processors
+    /// without a prefetch instruction it does nothing, and it never faults).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Prefetch(ulong hash)
+    public unsafe void PrefetchBucket(ulong hash)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref _buckets[Bucket(hash)]));
+        }
+    }
+
+    /// <summary>Hints the processor to load the first entry of a hash's chain (best after <see cref="PrefetchBucket"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void PrefetchEntry(ulong hash)
     {
         if (Sse.IsSupported)
         {
@@ -94,7 +104,7 @@ internal sealed class KeyedStateTable<TKey, TState>
         }
     }
 
-    /// <summary>Hints the processor to load the entry in <paramref name="slot"/> (see <see cref="Prefetch"/>).</summary>
+    /// <summary>Hints the processor to load the entry in <paramref name="slot"/> (see <see cref="PrefetchEntry"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void PrefetchSlot(int slot)
     {
