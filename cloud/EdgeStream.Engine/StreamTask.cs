@@ -34,13 +34,14 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private readonly KeyedStateTable<TKey, TState> _table = new();
     private readonly TimerCalendar _eventTimers = new();
 
-    // (slot, time) of the event-time timers of keys that have had more than one at a time (see TimerMark).
+    // (slot, time) of the event-time timers of keys that have had more than one at a time (see StateEntry.EventTimersIndexed).
     private readonly HashSet<(int Slot, long Time)> _timerIndex = [];
     private readonly TimerQueue _processingTimers = new();
     private readonly ReorderBuffer<TEvent> _reorder;
     private readonly SourceClocks<TEvent> _sources;
     private readonly Context _context;
     private readonly ulong[] _hashAhead = new ulong[BucketPrefetchDistance];
+    private readonly TKey[] _keyAhead = new TKey[BucketPrefetchDistance];
     private readonly long _idleTimeoutUs;
     private long _nowUs;
     private int _ttlCursor;
@@ -357,7 +358,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             var released = 0;
             for (var k = 0; k < Math.Min(BucketPrefetchDistance, times.Length); k++)
             {
-                _hashAhead[k] = HashAndPrefetchBucket(events[k]);
+                HashAndPrefetchBucket(events[k], k);
                 if (k < EntryPrefetchDistance)
                 {
                     _table.PrefetchEntry(_hashAhead[k]);
@@ -377,17 +378,17 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                 // (its bucket is in cache by then). Each key's hash is computed once, at the first stage.
                 const int Mask = BucketPrefetchDistance - 1;
                 var hash = _hashAhead[released & Mask];
+                var key = _keyAhead[released & Mask];
                 if (released + EntryPrefetchDistance < times.Length)
                 {
                     _table.PrefetchEntry(_hashAhead[(released + EntryPrefetchDistance) & Mask]);
                     if (released + BucketPrefetchDistance < times.Length)
                     {
-                        _hashAhead[released & Mask] = HashAndPrefetchBucket(events[released + BucketPrefetchDistance]);
+                        HashAndPrefetchBucket(events[released + BucketPrefetchDistance], released & Mask);
                     }
                 }
 
-                ref readonly var evt = ref events[released];
-                Process(evt, _job.KeyOf(evt), hash, time, EventFlags.None);
+                Process(events[released], key, hash, time, EventFlags.None);
                 released++;
             }
 
@@ -423,13 +424,15 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
     }
 
-    /// <summary>The key hash of an event, having started to load its hash bucket into the cache.</summary>
+    /// <summary>Keeps an event's key and hash in place <paramref name="at"/> of the look-ahead, and starts to load its hash bucket.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong HashAndPrefetchBucket(in TEvent evt)
+    private void HashAndPrefetchBucket(in TEvent evt, int at)
     {
-        var hash = _job.HashKey(_job.KeyOf(evt));
+        var key = _job.KeyOf(evt);
+        var hash = _job.HashKey(key);
+        _keyAhead[at] = key;
+        _hashAhead[at] = hash;
         _table.PrefetchBucket(hash);
-        return hash;
     }
 
     private void Process(in TEvent evt, long time, EventFlags flags)
@@ -482,7 +485,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         if (domain == TimerDomain.EventTime)
         {
             entry.LastTouched = Math.Max(entry.LastTouched, timer.Time);
-            EventTimerGone(ref entry.EventTimers, timer.Slot, timer.Time);
+            EventTimerGone(ref entry, timer.Slot, timer.Time);
         }
 
         Counters.TimersFired++;
@@ -494,24 +497,23 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private void AddEventTimer(int slot, long time)
     {
         ref var e = ref _table.At(slot);
-        ref var mark = ref e.EventTimers;
-        if (!mark.Indexed)
+        if (!e.EventTimersIndexed)
         {
-            if (mark.Count == 1)
+            if (e.EventTimerCount == 1)
             {
-                if (mark.Sole == time)
+                if (e.SoleEventTimer == time)
                 {
                     return;
                 }
 
                 // A second timer at a time: from now on this key's timers are deduplicated by the index.
-                _timerIndex.Add((slot, mark.Sole));
+                _timerIndex.Add((slot, e.SoleEventTimer));
                 _timerIndex.Add((slot, time));
-                mark.Indexed = true;
+                e.EventTimersIndexed = true;
             }
             else
             {
-                mark.Sole = time;
+                e.SoleEventTimer = time;
             }
         }
         else if (!_timerIndex.Add((slot, time)))
@@ -520,7 +522,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
 
         _eventTimers.Add(slot, e.Hash, time);
-        mark.Count++;
+        e.EventTimerCount++;
         e.PendingTimers++;
     }
 
@@ -528,23 +530,22 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private void DeleteEventTimer(int slot, long time)
     {
         ref var e = ref _table.At(slot);
-        ref var mark = ref e.EventTimers;
-        var pending = mark.Indexed ? _timerIndex.Contains((slot, time)) : mark.Count == 1 && mark.Sole == time;
+        var pending = e.EventTimersIndexed ? _timerIndex.Contains((slot, time)) : e.EventTimerCount == 1 && e.SoleEventTimer == time;
         if (pending && _eventTimers.Remove(slot, time))
         {
             e.PendingTimers--;
-            EventTimerGone(ref mark, slot, time);
+            EventTimerGone(ref e, slot, time);
         }
     }
 
-    /// <summary>Bookkeeping once an event-time timer has fired or been deleted.</summary>
-    private void EventTimerGone(ref TimerMark mark, int slot, long time)
+    /// <summary>Bookkeeping once an event-time timer of the key has fired or been deleted.</summary>
+    private void EventTimerGone(ref StateEntry<TKey, TState> e, int slot, long time)
     {
-        mark.Count--;
-        if (mark.Indexed)
+        e.EventTimerCount--;
+        if (e.EventTimersIndexed)
         {
             _timerIndex.Remove((slot, time));
-            mark.Indexed = mark.Count > 0;
+            e.EventTimersIndexed = e.EventTimerCount > 0;
         }
     }
 

@@ -1,10 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
-using EdgeStream.Engine.Time;
 
 namespace EdgeStream.Engine.State;
 
-/// <summary>One key's slot: its state plus what the engine keeps about it.</summary>
+/// <summary>One key's slot: its state plus what the engine keeps about it (eight-byte fields first, so no padding between).</summary>
 internal struct StateEntry<TKey, TState>
 {
     public TKey Key;
@@ -20,17 +19,29 @@ internal struct StateEntry<TKey, TState>
     /// <summary>Latest event or timer time that touched the key (for TTL).</summary>
     public long LastTouched;
 
+    /// <summary>
+    /// Time of the key's one pending event-time timer while <see cref="EventTimerCount"/> is 1 and the key's
+    /// timers are not <see cref="EventTimersIndexed"/>: registering it again is then one comparison.
+    /// </summary>
+    public long SoleEventTimer;
+
     /// <summary>Chain link: >= -1 live (next index or -1); &lt;= -2 free, encoding the next free slot as -3 - Next.</summary>
     public int Next;
 
     /// <summary>Registered timers of this key in both domains; a key with timers is never expired.</summary>
     public int PendingTimers;
 
+    /// <summary>Pending event-time timers of the key.</summary>
+    public int EventTimerCount;
+
+    /// <summary>
+    /// The key's event-time timers are all in the task's (slot, time) index: set once it has had two at a
+    /// time, cleared when it has none. While clear, the key has at most one, at <see cref="SoleEventTimer"/>.
+    /// </summary>
+    public bool EventTimersIndexed;
+
     /// <summary>The job cleared the state; the entry is freed once nothing on time can touch it.</summary>
     public bool Cleared;
-
-    /// <summary>The key's pending event-time timers, for deduplication without a set lookup.</summary>
-    public TimerMark EventTimers;
 }
 
 /// <summary>

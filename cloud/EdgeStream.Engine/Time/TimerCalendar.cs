@@ -8,7 +8,7 @@ namespace EdgeStream.Engine.Time;
 /// timer is due, by a radix pass on (time, key hash) and a short insertion pass. Registering is O(1) and
 /// firing costs a few linear passes per timer, where a binary heap pays a cache miss per level for each
 /// timer (the common case of a window end shared by every key puts all of them at one time).
-/// Does not deduplicate: the task does, per key (see <see cref="TimerMark"/>).
+/// Does not deduplicate: the task does, per key.
 /// </summary>
 internal sealed class TimerCalendar
 {
@@ -445,23 +445,4 @@ internal sealed class TimerCalendar
             }
         }
     }
-}
-
-/// <summary>
-/// What a key knows of its own pending event-time timers, so that registering the same timer again
-/// needs no set lookup in the common case (a key with at most one pending timer).
-/// </summary>
-internal struct TimerMark
-{
-    /// <summary>Pending event-time timers of the key.</summary>
-    public int Count;
-
-    /// <summary>
-    /// The key's timers are all in the task's (slot, time) index: set once it has had two at a time,
-    /// cleared when it has none. While clear, the key has at most one timer, at <see cref="Sole"/>.
-    /// </summary>
-    public bool Indexed;
-
-    /// <summary>Time of the key's one pending timer while not <see cref="Indexed"/> and <see cref="Count"/> is 1.</summary>
-    public long Sole;
 }
