@@ -24,6 +24,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     // bucket first, then its entry. Powers of two.
     private const int BucketPrefetchDistance = 16;
     private const int EntryPrefetchDistance = 8;
+    private const int ChainPrefetchDistance = 4;
 
     private readonly StreamJob<TEvent, TKey, TState, TOutput> _job;
     private readonly EngineOptions _options;
@@ -373,12 +374,18 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                     break;
                 }
 
-                // Two-stage prefetch, so that the table's cache misses overlap the work on the events in
-                // between: the hash bucket of the key 16 events ahead, the entry of the key 8 events ahead
-                // (its bucket is in cache by then). Each key's hash is computed once, at the first stage.
+                // Staged prefetch, so that the table's cache misses overlap the work on the events in between:
+                // the hash bucket of the key 16 events ahead, the entry of the key 8 events ahead (its bucket
+                // is in cache by then), the next entry of its chain 4 ahead when the first is another key's.
+                // Each key's hash is computed once, at the first stage.
                 const int Mask = BucketPrefetchDistance - 1;
                 var hash = _hashAhead[released & Mask];
                 var key = _keyAhead[released & Mask];
+                if (released + ChainPrefetchDistance < times.Length)
+                {
+                    _table.PrefetchChainNext(_hashAhead[(released + ChainPrefetchDistance) & Mask]);
+                }
+
                 if (released + EntryPrefetchDistance < times.Length)
                 {
                     _table.PrefetchEntry(_hashAhead[(released + EntryPrefetchDistance) & Mask]);

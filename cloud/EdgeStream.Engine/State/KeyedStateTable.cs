@@ -110,7 +110,28 @@ internal sealed class KeyedStateTable<TKey, TState>
             var i = _buckets[Bucket(hash)] - 1;
             if (i >= 0)
             {
-                Sse.Prefetch0(Unsafe.AsPointer(ref _entries[i]));
+                // An entry usually straddles two cache lines: ask for both.
+                ref var e = ref _entries[i];
+                Sse.Prefetch0(Unsafe.AsPointer(ref e));
+                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref Unsafe.As<StateEntry<TKey, TState>, byte>(ref e), Unsafe.SizeOf<StateEntry<TKey, TState>>() - 1)));
+            }
+        }
+    }
+
+    /// <summary>
+    /// When the first entry of a hash's chain (prefetched by <see cref="PrefetchEntry"/>) is another key's,
+    /// hints the processor to load the next one: with the table up to fully loaded, about a third of the
+    /// lookups go past the first entry.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchChainNext(ulong hash)
+    {
+        if (Sse.IsSupported)
+        {
+            var i = _buckets[Bucket(hash)] - 1;
+            if (i >= 0 && _entries[i].Hash != hash)
+            {
+                PrefetchSlot(_entries[i].Next);
             }
         }
     }
@@ -121,7 +142,9 @@ internal sealed class KeyedStateTable<TKey, TState>
     {
         if (Sse.IsSupported && (uint)slot < (uint)_entries.Length)
         {
-            Sse.Prefetch0(Unsafe.AsPointer(ref _entries[slot]));
+            ref var e = ref _entries[slot];
+            Sse.Prefetch0(Unsafe.AsPointer(ref e));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref Unsafe.As<StateEntry<TKey, TState>, byte>(ref e), Unsafe.SizeOf<StateEntry<TKey, TState>>() - 1)));
         }
     }
 
