@@ -67,7 +67,7 @@ internal sealed class KeyedStateTable<TKey, TState>
             size <<= 1;
         }
 
-        _buckets = new int[size];
+        _buckets = new int[size * 2];
         _entries = new StateEntry<TKey, TState>[size];
     }
 
@@ -273,7 +273,7 @@ internal sealed class KeyedStateTable<TKey, TState>
     private void ResizeTo(int size)
     {
         Array.Resize(ref _entries, size);
-        _buckets = new int[size];
+        _buckets = new int[size * 2];
         for (var i = 0; i < _highWater; i++)
         {
             ref var e = ref _entries[i];
