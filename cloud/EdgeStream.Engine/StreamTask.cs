@@ -357,50 +357,9 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             // the reorder buffer's sorted run. A callback may register an earlier timer: re-read it each time.
             _reorder.PeekRun(out var times, out var events);
             var released = 0;
-            for (var k = 0; k < Math.Min(BucketPrefetchDistance, times.Length); k++)
+            if (times.Length > 0 && times[0] <= watermark && times[0] <= _eventTimers.NextTime)
             {
-                HashAndPrefetchBucket(events[k], k);
-                if (k < EntryPrefetchDistance)
-                {
-                    _table.PrefetchEntry(_hashAhead[k]);
-                }
-            }
-
-            while (released < times.Length)
-            {
-                var time = times[released];
-                if (time > watermark || time > _eventTimers.NextTime)
-                {
-                    break;
-                }
-
-                // Staged prefetch, so that the table's cache misses overlap the work on the events in between:
-                // the hash bucket of the key 16 events ahead, the entry of the key 8 events ahead (its bucket
-                // is in cache by then), the next entry of its chain 4 ahead when the first is another key's.
-                // Each key's hash is computed once, at the first stage.
-                const int Mask = BucketPrefetchDistance - 1;
-                var hash = _hashAhead[released & Mask];
-                var key = _keyAhead[released & Mask];
-                if (released + ChainPrefetchDistance < times.Length)
-                {
-                    _table.PrefetchChainNext(_hashAhead[(released + ChainPrefetchDistance) & Mask]);
-                }
-
-                if (released + EntryPrefetchDistance < times.Length)
-                {
-                    _table.PrefetchEntry(_hashAhead[(released + EntryPrefetchDistance) & Mask]);
-                    if (released + BucketPrefetchDistance < times.Length)
-                    {
-                        HashAndPrefetchBucket(events[released + BucketPrefetchDistance], released & Mask);
-                    }
-                }
-
-                Process(events[released], key, hash, time, EventFlags.None);
-                released++;
-            }
-
-            if (released > 0)
-            {
+                released = ReleaseRun(times, events, watermark);
                 _reorder.Consume(released);
                 if (released == times.Length)
                 {
@@ -408,7 +367,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                 }
             }
 
-            if (_eventTimers.Count > 0 && _eventTimers.NextTime <= watermark)
+            // Then the timers due before the next event (a window end shared by many keys fires them all here).
+            var nextEvent = released < times.Length ? times[released] : long.MaxValue;
+            var fired = false;
+            while (_eventTimers.Count > 0 && _eventTimers.NextTime <= watermark && _eventTimers.NextTime < nextEvent)
             {
                 if (_eventTimers.TryPeekAhead(EntryPrefetchDistance, out var aheadSlot))
                 {
@@ -416,8 +378,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                 }
 
                 FireTimer(_eventTimers.Pop(), TimerDomain.EventTime);
+                fired = true;
             }
-            else if (released == 0)
+
+            if (!fired && released == 0)
             {
                 break;
             }
@@ -429,6 +393,58 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         {
             ScanForExpired(watermark);
         }
+    }
+
+    /// <summary>
+    /// Processes the events of a sorted run (at least the first is due) up to the watermark and the next
+    /// timer; returns how many it processed.
+    /// </summary>
+    private int ReleaseRun(ReadOnlySpan<long> times, ReadOnlySpan<TEvent> events, long watermark)
+    {
+        const int Mask = BucketPrefetchDistance - 1;
+        for (var k = 0; k < Math.Min(BucketPrefetchDistance, times.Length); k++)
+        {
+            HashAndPrefetchBucket(events[k], k);
+            if (k < EntryPrefetchDistance)
+            {
+                _table.PrefetchEntry(_hashAhead[k]);
+            }
+        }
+
+        var released = 0;
+        while (released < times.Length)
+        {
+            var time = times[released];
+            if (time > watermark || time > _eventTimers.NextTime)
+            {
+                break;
+            }
+
+            // Staged prefetch, so that the table's cache misses overlap the work on the events in between:
+            // the hash bucket of the key 16 events ahead, the entry of the key 8 events ahead (its bucket
+            // is in cache by then), the next entry of its chain 4 ahead when the first is another key's.
+            // Each key's hash is computed once, at the first stage.
+            var hash = _hashAhead[released & Mask];
+            var key = _keyAhead[released & Mask];
+            if (released + ChainPrefetchDistance < times.Length)
+            {
+                _table.PrefetchChainNext(_hashAhead[(released + ChainPrefetchDistance) & Mask]);
+            }
+
+            if (released + EntryPrefetchDistance < times.Length)
+            {
+                _table.PrefetchEntry(_hashAhead[(released + EntryPrefetchDistance) & Mask]);
+                if (released + BucketPrefetchDistance < times.Length)
+                {
+                    HashAndPrefetchBucket(events[released + BucketPrefetchDistance], released & Mask);
+                }
+            }
+
+            Process(events[released], key, hash, time, EventFlags.None);
+            released++;
+        }
+
+        return released;
     }
 
     /// <summary>Keeps an event's key and hash in place <paramref name="at"/> of the look-ahead, and starts to load its hash bucket.</summary>
