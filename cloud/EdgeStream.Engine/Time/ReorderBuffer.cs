@@ -23,7 +23,11 @@ internal delegate int SameTimeComparer<TEvent>(in TEvent a, in TEvent b);
 internal sealed class ReorderBuffer<TEvent>
     where TEvent : struct
 {
-    private const int MaxPooledBuckets = 64;
+    // Buckets are reused rather than collected. Between two drains (one per batch read) a sparse stream
+    // fills many buckets with a few events each, and all of them come back at once: the pool must hold
+    // that many for the next batch, or every batch allocates afresh. It never holds more buckets than were
+    // alive together, so it does not raise the buffer's peak memory.
+    private const int MaxPooledBuckets = 1024;
     private const int RingSize = 128;
     private readonly SameTimeComparer<TEvent> _compare;
     private readonly int _shift;
@@ -418,8 +422,8 @@ internal sealed class ReorderBuffer<TEvent>
     private sealed class Bucket
     {
         public long Id;
-        public long[] Times = new long[64];
-        public TEvent[] Events = new TEvent[64];
+        public long[] Times = new long[16];
+        public TEvent[] Events = new TEvent[16];
         public int Head;
         public int Tail;
         public bool Sorted;

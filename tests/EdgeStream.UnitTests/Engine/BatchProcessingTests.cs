@@ -1,4 +1,5 @@
 using EdgeStream.Engine;
+using EdgeStream.Engine.InMemory;
 using EdgeStream.Engine.TestHost;
 
 namespace EdgeStream.Tests.Engine;
@@ -111,6 +112,35 @@ public sealed class BatchProcessingTests
     }
 
     [Fact]
+    public void A_steady_stream_processed_in_batches_allocates_nothing_per_event()
+    {
+        var sink = new CountingSink();
+        var options = new EngineOptions { OutOfOrdernessUs = 50_000, AllowedLatenessUs = 20_000, KeyGroupCount = 32 };
+        var task = new StreamTask<CountEvent, ulong, CountState, Summary>(new CountJob(), options, 0, sink, new InMemorySideOutput());
+        var events = TestData.ShuffleWithinBound(TestData.Generate(7, 200_000, keys: 5_000, sources: 4), 50_000, 8).ToArray();
+        var half = events.Length / 2;
+
+        // The first half grows the buffers, the table and the pools to their working size.
+        Feed(task, events.AsSpan(0, half), 0);
+        var outputs = sink.Count;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Feed(task, events.AsSpan(half), half);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(sink.Count - outputs > 10_000, $"only {sink.Count - outputs} window outputs: the stream does not exercise timers");
+        Assert.True(allocated < events.Length - half, $"{allocated} bytes allocated for {events.Length - half} events; late {task.Counters.Late}, late accepted {task.Counters.LateAccepted}, forced {task.Counters.ForcedReleases}, timers {task.Counters.TimersFired}, dup {task.Counters.Duplicates}");
+
+        static void Feed(StreamTask<CountEvent, ulong, CountState, Summary> task, ReadOnlySpan<CountEvent> events, long offset)
+        {
+            for (var i = 0; i < events.Length; i += 1024)
+            {
+                var n = Math.Min(1024, events.Length - i);
+                task.ProcessEvents(events.Slice(i, n), offset + i);
+            }
+        }
+    }
+
+    [Fact]
     public void Malformed_and_late_records_in_a_batch_are_side_outputs_and_the_rest_is_processed()
     {
         var kit = new TaskKit();
@@ -129,5 +159,14 @@ public sealed class BatchProcessingTests
         Assert.Equal(4, kit.Task.NextOffset);
         kit.Task.EndOfInput();
         Assert.Equal(2, kit.Task.Counters.Processed);
+    }
+
+    private sealed class CountingSink : IOutputSink<ulong, Summary>
+    {
+        public long Count { get; private set; }
+
+        public void Write(in Output<ulong, Summary> output) => Count++;
+
+        public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }
