@@ -13,7 +13,9 @@ namespace EdgeStream.Engine.Time;
 internal sealed class TimerCalendar
 {
     private const int Shift = 12;
-    private const int MaxPooledBuckets = 64;
+    // As in the reorder buffer: a drain can fire many buckets at once (timers at spread-out times), and
+    // registrations then need as many again; the pool never holds more than were alive together.
+    private const int MaxPooledBuckets = 1024;
     private const int InsertionSortMax = 24;
     private readonly Dictionary<long, Bucket> _byId = [];
     private readonly PriorityQueue<Bucket, long> _waiting = new();
