@@ -356,10 +356,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                 {
                     var status = await _reader.ReadAsync(batch, options.PollInterval, ct);
                     Task.TickClock();
-                    for (var i = 0; i < batch.Count; i++)
-                    {
-                        Task.ProcessRecord(batch.OffsetAt(i), batch.KeyAt(i), batch.ValueAt(i));
-                    }
+                    Task.ProcessRecords(batch);
 
                     Task.OnClock(caughtUp: status != ReadStatus.Records);
                     if (status == ReadStatus.Ended)

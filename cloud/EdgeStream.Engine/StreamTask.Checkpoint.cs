@@ -76,7 +76,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             s.IsComplete = true;
         }
 
-        s.EventTimerCount = CopyHeap(_eventTimers, ref s.EventTimers);
+        s.EventTimerCount = _eventTimers.CopyTo(ref s.EventTimers);
         s.ProcessingTimerCount = CopyHeap(_processingTimers, ref s.ProcessingTimers);
         s.ReorderCount = _reorder.CopyTo(ref s.Reorder);
 
@@ -446,13 +446,12 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private void ReadKeyGroups(ref SnapshotReader r, Func<int, bool>? include)
     {
         var totalEntries = r.ReadCount(100_000_000, "entry");
-        var totalEventTimers = r.ReadCount(100_000_000, "event timer");
+        _ = r.ReadCount(100_000_000, "event timer"); // the timer calendar grows by bucket: no sizing needed
         var totalProcessingTimers = r.ReadCount(100_000_000, "processing timer");
         if (include is null)
         {
             // Bounded by what the remaining bytes could hold, so a damaged count cannot allocate wildly.
             _table.EnsureCapacity(_table.HighWater + Math.Min(totalEntries, r.Remaining / 8));
-            _eventTimers.EnsureCapacity(_eventTimers.Count + Math.Min(totalEventTimers, r.Remaining / 12));
             _processingTimers.EnsureCapacity(_processingTimers.Count + Math.Min(totalProcessingTimers, r.Remaining / 12));
         }
 
@@ -495,7 +494,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                 slots.Add(slot);
             }
 
-            ReadGroupTimers(ref r, _eventTimers, slots);
+            ReadGroupTimers(ref r, null, slots);
             ReadGroupTimers(ref r, _processingTimers, slots);
             if (r.Position - start != length)
             {
@@ -504,7 +503,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
     }
 
-    private void ReadGroupTimers(ref SnapshotReader r, TimerQueue queue, List<int> slots)
+    /// <summary>Reads a key group's timers into <paramref name="queue"/>, or as event-time timers when it is null.</summary>
+    private void ReadGroupTimers(ref SnapshotReader r, TimerQueue? queue, List<int> slots)
     {
         var n = r.ReadCount(100_000_000, "timer");
         for (var i = 0; i < n; i++)
@@ -517,7 +517,11 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             }
 
             var slot = slots[index];
-            if (queue.Add(slot, _table.At(slot).Hash, time))
+            if (queue is null)
+            {
+                AddEventTimer(slot, time);
+            }
+            else if (queue.Add(slot, _table.At(slot).Hash, time))
             {
                 _table.At(slot).PendingTimers++;
             }
@@ -528,6 +532,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     {
         _table.Clear();
         _eventTimers.Clear();
+        _timerIndex.Clear();
         _processingTimers.Clear();
         _reorder.Clear();
         _sources.Clear();

@@ -20,6 +20,12 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 {
     private const int TtlScanPerStep = 64;
 
+    // How many events (or timers) ahead of the one processed the state of a key is prefetched: its hash
+    // bucket first, then its entry. Powers of two.
+    private const int BucketPrefetchDistance = 16;
+    private const int EntryPrefetchDistance = 8;
+    private const int ChainPrefetchDistance = 4;
+
     private readonly StreamJob<TEvent, TKey, TState, TOutput> _job;
     private readonly EngineOptions _options;
     private readonly IOutputSink<TKey, TOutput> _sink;
@@ -27,11 +33,16 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
     private readonly KeyedStateTable<TKey, TState> _table = new();
-    private readonly TimerQueue _eventTimers = new();
+    private readonly TimerCalendar _eventTimers = new();
+
+    // (slot, time) of the event-time timers of keys that have had more than one at a time (see StateEntry.EventTimersIndexed).
+    private readonly HashSet<(int Slot, long Time)> _timerIndex = [];
     private readonly TimerQueue _processingTimers = new();
     private readonly ReorderBuffer<TEvent> _reorder;
     private readonly SourceClocks<TEvent> _sources;
     private readonly Context _context;
+    private readonly ulong[] _hashAhead = new ulong[BucketPrefetchDistance];
+    private readonly TKey[] _keyAhead = new TKey[BucketPrefetchDistance];
     private readonly long _idleTimeoutUs;
     private long _nowUs;
     private int _ttlCursor;
@@ -97,7 +108,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     public int TimerCount => _eventTimers.Count + _processingTimers.Count;
 
     /// <summary>Approximate bytes of keyed state and timers held in memory.</summary>
-    public long ApproximateStateBytes => _table.ApproximateBytes + (_eventTimers.Heap.Length + _processingTimers.Heap.Length) * (long)Unsafe.SizeOf<TimerEntry>();
+    public long ApproximateStateBytes => _table.ApproximateBytes + (_eventTimers.Capacity + _processingTimers.Heap.Length) * (long)Unsafe.SizeOf<TimerEntry>();
 
     /// <summary>Each source's clock: id, newest event time, status.</summary>
     public IReadOnlyList<SourceInfo> Sources()
@@ -125,22 +136,86 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// <summary>Processes one log record: decode, then <see cref="ProcessEvent"/>, or side-output it as malformed.</summary>
     public void ProcessRecord(long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
+        if (AdmitRecord(offset, key, value))
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>
+    /// Processes a batch of log records (what a reader returned): each is decoded and admitted as by
+    /// <see cref="ProcessRecord"/>, but the watermark is recomputed, and events and timers it passes are
+    /// released, once at the end of the batch rather than after every record.
+    /// </summary>
+    /// <remarks>
+    /// Within the batch, events are judged against the watermark as it stood when the batch began. That
+    /// watermark only ever lags the per-record one, so the batch form releases events and fires timers no
+    /// earlier than the per-record form would, and never calls on time an event the per-record form would
+    /// have accepted: events within the out-of-orderness bound are treated identically either way.
+    /// </remarks>
+    public void ProcessRecords(RecordBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var recompute = false;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            recompute |= AdmitRecord(batch.OffsetAt(i), batch.KeyAt(i), batch.ValueAt(i));
+        }
+
+        if (recompute)
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>Processes one decoded event read at <paramref name="offset"/>.</summary>
+    public void ProcessEvent(in TEvent evt, long offset)
+    {
+        if (Admit(evt, offset, default, default, hasRaw: false))
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>
+    /// Processes decoded events read at consecutive offsets from <paramref name="firstOffset"/>, recomputing
+    /// the watermark and releasing what it passes once at the end (see <see cref="ProcessRecords"/>).
+    /// </summary>
+    public void ProcessEvents(ReadOnlySpan<TEvent> events, long firstOffset)
+    {
+        var recompute = false;
+        for (var i = 0; i < events.Length; i++)
+        {
+            recompute |= Admit(events[i], firstOffset + i, default, default, hasRaw: false);
+        }
+
+        if (recompute)
+        {
+            Advance();
+        }
+    }
+
+    /// <summary>Decodes and admits one record; returns whether the watermark may have moved.</summary>
+    private bool AdmitRecord(long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
         if (!_job.TryDecode(key, value, out var evt, out var error))
         {
             NextOffset = offset + 1;
             Counters.Malformed++;
             _side.Write(new SideRecord(SideReason.Malformed, Partition, offset, 0, Watermark, 0, key.ToArray(), value.ToArray(), error ?? "undecodable"));
             Log.Malformed(_log, Partition, offset, error ?? "undecodable");
-            return;
+            return false;
         }
 
-        Accept(evt, offset, key, value, hasRaw: true);
+        return Admit(evt, offset, key, value, hasRaw: true);
     }
 
-    /// <summary>Processes one decoded event read at <paramref name="offset"/>.</summary>
-    public void ProcessEvent(in TEvent evt, long offset) => Accept(evt, offset, default, default, hasRaw: false);
-
-    private void Accept(in TEvent evt, long offset, ReadOnlySpan<byte> rawKey, ReadOnlySpan<byte> rawValue, bool hasRaw)
+    /// <summary>
+    /// Takes one event in: observes its source's clock, then buffers it, processes it at once (late within
+    /// the allowed lateness, or behind on a returning source's own clock) or side-outputs it. Returns
+    /// whether the watermark has to be recomputed; the caller does that (<see cref="Advance"/>).
+    /// </summary>
+    private bool Admit(in TEvent evt, long offset, ReadOnlySpan<byte> rawKey, ReadOnlySpan<byte> rawValue, bool hasRaw)
     {
         if (_ended)
         {
@@ -199,10 +274,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             SideLate(evt, offset, time, source.Id, rawKey, rawValue, hasRaw);
         }
 
-        if (recompute)
-        {
-            Advance();
-        }
+        return recompute;
     }
 
     /// <summary>
@@ -281,18 +353,35 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     {
         while (true)
         {
-            var hasEvent = _reorder.Count > 0 && _reorder.HeadTime <= watermark;
-            var hasTimer = _eventTimers.TryPeek(out var timer) && timer.Time <= watermark;
-            if (hasEvent && (!hasTimer || _reorder.HeadTime <= timer.Time))
+            // Events up to the watermark and up to the earliest timer (events first on ties), straight from
+            // the reorder buffer's sorted run. A callback may register an earlier timer: re-read it each time.
+            _reorder.PeekRun(out var times, out var events);
+            var released = 0;
+            if (times.Length > 0 && times[0] <= watermark && times[0] <= _eventTimers.NextTime)
             {
-                var item = _reorder.Pop();
-                Process(item.Event, item.Time, EventFlags.None);
+                released = ReleaseRun(times, events, watermark);
+                _reorder.Consume(released);
+                if (released == times.Length)
+                {
+                    continue;
+                }
             }
-            else if (hasTimer)
+
+            // Then the timers due before the next event (a window end shared by many keys fires them all here).
+            var nextEvent = released < times.Length ? times[released] : long.MaxValue;
+            var fired = false;
+            while (_eventTimers.Count > 0 && _eventTimers.NextTime <= watermark && _eventTimers.NextTime < nextEvent)
             {
+                if (_eventTimers.TryPeekAhead(EntryPrefetchDistance, out var aheadSlot))
+                {
+                    _table.PrefetchSlot(aheadSlot);
+                }
+
                 FireTimer(_eventTimers.Pop(), TimerDomain.EventTime);
+                fired = true;
             }
-            else
+
+            if (!fired && released == 0)
             {
                 break;
             }
@@ -306,10 +395,78 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
     }
 
-    private void Process(in TEvent evt, long time, EventFlags flags)
+    /// <summary>
+    /// Processes the events of a sorted run (at least the first is due) up to the watermark and the next
+    /// timer; returns how many it processed.
+    /// </summary>
+    private int ReleaseRun(ReadOnlySpan<long> times, ReadOnlySpan<TEvent> events, long watermark)
+    {
+        const int Mask = BucketPrefetchDistance - 1;
+        for (var k = 0; k < Math.Min(BucketPrefetchDistance, times.Length); k++)
+        {
+            HashAndPrefetchBucket(events[k], k);
+            if (k < EntryPrefetchDistance)
+            {
+                _table.PrefetchEntry(_hashAhead[k]);
+            }
+        }
+
+        var released = 0;
+        while (released < times.Length)
+        {
+            var time = times[released];
+            if (time > watermark || time > _eventTimers.NextTime)
+            {
+                break;
+            }
+
+            // Staged prefetch, so that the table's cache misses overlap the work on the events in between:
+            // the hash bucket of the key 16 events ahead, the entry of the key 8 events ahead (its bucket
+            // is in cache by then), the next entry of its chain 4 ahead when the first is another key's.
+            // Each key's hash is computed once, at the first stage.
+            var hash = _hashAhead[released & Mask];
+            var key = _keyAhead[released & Mask];
+            if (released + ChainPrefetchDistance < times.Length)
+            {
+                _table.PrefetchChainNext(_hashAhead[(released + ChainPrefetchDistance) & Mask]);
+            }
+
+            if (released + EntryPrefetchDistance < times.Length)
+            {
+                _table.PrefetchEntry(_hashAhead[(released + EntryPrefetchDistance) & Mask]);
+                if (released + BucketPrefetchDistance < times.Length)
+                {
+                    HashAndPrefetchBucket(events[released + BucketPrefetchDistance], released & Mask);
+                }
+            }
+
+            Process(events[released], key, hash, time, EventFlags.None);
+            released++;
+        }
+
+        return released;
+    }
+
+    /// <summary>Keeps an event's key and hash in place <paramref name="at"/> of the look-ahead, and starts to load its hash bucket.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void HashAndPrefetchBucket(in TEvent evt, int at)
     {
         var key = _job.KeyOf(evt);
         var hash = _job.HashKey(key);
+        _keyAhead[at] = key;
+        _hashAhead[at] = hash;
+        _table.PrefetchBucket(hash);
+    }
+
+    private void Process(in TEvent evt, long time, EventFlags flags)
+    {
+        var key = _job.KeyOf(evt);
+        Process(evt, key, _job.HashKey(key), time, flags);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Process(in TEvent evt, in TKey key, ulong hash, long time, EventFlags flags)
+    {
         var slot = _table.FindOrAdd(key, hash, out var added);
         BeforeEntryChange(slot, added);
         ref var entry = ref _table.At(slot);
@@ -351,15 +508,68 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         if (domain == TimerDomain.EventTime)
         {
             entry.LastTouched = Math.Max(entry.LastTouched, timer.Time);
-            if (entry.LastEventTimer == timer.Time)
-            {
-                entry.LastEventTimer = long.MinValue;
-            }
+            EventTimerGone(ref entry, timer.Slot, timer.Time);
         }
 
         Counters.TimersFired++;
         _context.Enter(timer.Slot, timer.Time, EventFlags.None);
         _job.OnTimer(domain, ref entry.State, _context);
+    }
+
+    /// <summary>Registers an event-time timer of the key in <paramref name="slot"/> unless it has one at that time.</summary>
+    private void AddEventTimer(int slot, long time)
+    {
+        ref var e = ref _table.At(slot);
+        if (!e.EventTimersIndexed)
+        {
+            if (e.EventTimerCount == 1)
+            {
+                if (e.SoleEventTimer == time)
+                {
+                    return;
+                }
+
+                // A second timer at a time: from now on this key's timers are deduplicated by the index.
+                _timerIndex.Add((slot, e.SoleEventTimer));
+                _timerIndex.Add((slot, time));
+                e.EventTimersIndexed = true;
+            }
+            else
+            {
+                e.SoleEventTimer = time;
+            }
+        }
+        else if (!_timerIndex.Add((slot, time)))
+        {
+            return;
+        }
+
+        _eventTimers.Add(slot, e.Hash, time);
+        e.EventTimerCount++;
+        e.PendingTimers++;
+    }
+
+    /// <summary>Cancels an event-time timer of the key in <paramref name="slot"/>, if registered.</summary>
+    private void DeleteEventTimer(int slot, long time)
+    {
+        ref var e = ref _table.At(slot);
+        var pending = e.EventTimersIndexed ? _timerIndex.Contains((slot, time)) : e.EventTimerCount == 1 && e.SoleEventTimer == time;
+        if (pending && _eventTimers.Remove(slot, time))
+        {
+            e.PendingTimers--;
+            EventTimerGone(ref e, slot, time);
+        }
+    }
+
+    /// <summary>Bookkeeping once an event-time timer of the key has fired or been deleted.</summary>
+    private void EventTimerGone(ref StateEntry<TKey, TState> e, int slot, long time)
+    {
+        e.EventTimerCount--;
+        if (e.EventTimersIndexed)
+        {
+            _timerIndex.Remove((slot, time));
+            e.EventTimersIndexed = e.EventTimerCount > 0;
+        }
     }
 
     /// <summary>
@@ -456,36 +666,9 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             _flags = flags;
         }
 
-        public override void RegisterEventTimer(long time)
-        {
-            ref var e = ref _task._table.At(_slot);
+        public override void RegisterEventTimer(long time) => _task.AddEventTimer(_slot, time);
 
-            // Most registrations repeat the key's latest timer (a window end, a timeout): skip the set lookup.
-            if (e.LastEventTimer == time && e.PendingTimers > 0)
-            {
-                return;
-            }
-
-            if (_task._eventTimers.Add(_slot, e.Hash, time))
-            {
-                e.PendingTimers++;
-            }
-
-            e.LastEventTimer = time;
-        }
-
-        public override void DeleteEventTimer(long time)
-        {
-            if (_task._eventTimers.Remove(_slot, time))
-            {
-                ref var e = ref _task._table.At(_slot);
-                e.PendingTimers--;
-                if (e.LastEventTimer == time)
-                {
-                    e.LastEventTimer = long.MinValue;
-                }
-            }
-        }
+        public override void DeleteEventTimer(long time) => _task.DeleteEventTimer(_slot, time);
 
         public override void RegisterProcessingTimer(long time)
         {

@@ -39,17 +39,27 @@ public sealed class EngineSuite : IBenchmarkSuite
         var span = events[^1].Time - events[0].Time + Bound * 4;
         var dur = TimeSpan.FromSeconds(3);
 
-        // Engine: one task, fed decoded events, on this thread.
+        // Engine: one task on this thread, fed decoded events a batch at a time as a runner feeds it
+        // (ReadBatchSize records per read, default options).
         var sink = new CountingSink();
-        var task = NewTask(new EngineOptions { OutOfOrdernessUs = Bound, AllowedLatenessUs = 0, KeyGroupCount = 128 }, sink);
+        var engineOptions = new EngineOptions { OutOfOrdernessUs = Bound, AllowedLatenessUs = 0, KeyGroupCount = 128 };
+        var task = NewTask(engineOptions, sink);
+        var batch = new BenchEvent[engineOptions.ReadBatchSize];
         long shift = 0;
         long offset = 0;
         var engine = Measure.Throughput(() =>
         {
-            for (var i = 0; i < events.Length; i++)
+            for (var i = 0; i < events.Length; i += batch.Length)
             {
-                var e = events[i];
-                task.ProcessEvent(new BenchEvent(e.Key, e.Source, e.Time + shift, e.Seq), offset++);
+                var n = Math.Min(batch.Length, events.Length - i);
+                for (var j = 0; j < n; j++)
+                {
+                    var e = events[i + j];
+                    batch[j] = new BenchEvent(e.Key, e.Source, e.Time + shift, e.Seq);
+                }
+
+                task.ProcessEvents(batch.AsSpan(0, n), offset);
+                offset += n;
             }
 
             shift += span;

@@ -23,14 +23,25 @@ internal delegate int SameTimeComparer<TEvent>(in TEvent a, in TEvent b);
 internal sealed class ReorderBuffer<TEvent>
     where TEvent : struct
 {
-    private const int MaxPooledBuckets = 64;
+    // Buckets are reused rather than collected. Between two drains (one per batch read) a sparse stream
+    // fills many buckets with a few events each, and all of them come back at once: the pool must hold
+    // that many for the next batch, or every batch allocates afresh. It never holds more buckets than were
+    // alive together, so it does not raise the buffer's peak memory.
+    private const int MaxPooledBuckets = 1024;
+    private const int RingSize = 128;
     private readonly SameTimeComparer<TEvent> _compare;
     private readonly int _shift;
     private readonly Dictionary<long, Bucket> _byId = [];
+
+    // Direct-mapped cache of buckets by id: arrivals shuffled within the bound land in a few dozen
+    // neighbouring buckets in turn, and a dictionary lookup per event is a large part of inserting.
+    private readonly Bucket?[] _ring = new Bucket?[RingSize];
+    private long[] _scratchTimes = [];
+    private TEvent[] _scratchEvents = [];
+    private int[] _counts = [];
     private readonly PriorityQueue<Bucket, long> _waiting = new();
     private readonly Stack<Bucket> _pool = new();
     private Bucket? _current;
-    private Bucket? _last;
     private long _duplicates;
 
     /// <param name="compare">Tie-break for equal times.</param>
@@ -68,11 +79,17 @@ internal sealed class ReorderBuffer<TEvent>
     public bool Insert(long time, in TEvent evt)
     {
         var id = time >> _shift;
-        var b = _last is { } last && last.Id == id ? last : Find(id);
+        var b = _ring[id & (RingSize - 1)];
+        if (b is null || b.Id != id)
+        {
+            b = Find(id);
+        }
+
         if (b is null)
         {
             b = Rent(id);
             _byId.Add(id, b);
+            _ring[id & (RingSize - 1)] = b;
             if (_current is { } cur && id < cur.Id)
             {
                 // An event earlier than the bucket being released: that bucket waits again, still sorted.
@@ -83,7 +100,6 @@ internal sealed class ReorderBuffer<TEvent>
             _waiting.Enqueue(b, id);
         }
 
-        _last = b;
         if (b.Sorted)
         {
             return SortedInsert(b, time, evt);
@@ -92,6 +108,38 @@ internal sealed class ReorderBuffer<TEvent>
         b.Append(time, evt);
         Count++;
         return true;
+    }
+
+    /// <summary>
+    /// The earliest events, in release order: the sorted rest of the earliest bucket (empty when the buffer
+    /// is). Valid until the next insert or removal; consume what was processed with <see cref="Consume"/>.
+    /// </summary>
+    public void PeekRun(out ReadOnlySpan<long> times, out ReadOnlySpan<TEvent> events)
+    {
+        if (Count == 0)
+        {
+            times = default;
+            events = default;
+            return;
+        }
+
+        EnsureCurrent();
+        var b = _current!;
+        times = new ReadOnlySpan<long>(b.Times, b.Head, b.Tail - b.Head);
+        events = new ReadOnlySpan<TEvent>(b.Events, b.Head, b.Tail - b.Head);
+    }
+
+    /// <summary>Removes the first <paramref name="n"/> events of the run returned by <see cref="PeekRun"/>.</summary>
+    public void Consume(int n)
+    {
+        var b = _current!;
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
+        {
+            Array.Clear(b.Events, b.Head, n);
+        }
+
+        b.Head += n;
+        Count -= n;
     }
 
     /// <summary>Removes and returns the earliest event.</summary>
@@ -152,7 +200,7 @@ internal sealed class ReorderBuffer<TEvent>
         _byId.Clear();
         _waiting.Clear();
         _current = null;
-        _last = null;
+        Array.Clear(_ring);
         Count = 0;
     }
 
@@ -165,9 +213,10 @@ internal sealed class ReorderBuffer<TEvent>
             if (_current is { } done)
             {
                 _byId.Remove(done.Id);
-                if (_last == done)
+                ref var cached = ref _ring[done.Id & (RingSize - 1)];
+                if (cached == done)
                 {
-                    _last = null;
+                    cached = null;
                 }
 
                 Return(done);
@@ -192,7 +241,15 @@ internal sealed class ReorderBuffer<TEvent>
     private void Sort(Bucket b)
     {
         var n = b.Tail - b.Head;
-        Array.Sort(b.Times, b.Events, b.Head, n);
+        if (n >= 64 && _shift <= 16 && (1L << _shift) <= 4L * n)
+        {
+            CountingSort(b, n);
+        }
+        else
+        {
+            Array.Sort(b.Times, b.Events, b.Head, n);
+        }
+
         var write = b.Head;
         var i = b.Head;
         while (i < b.Tail)
@@ -234,8 +291,13 @@ internal sealed class ReorderBuffer<TEvent>
             }
             else
             {
-                b.Times[write] = b.Times[i];
-                b.Events[write++] = b.Events[i];
+                if (write != i)
+                {
+                    b.Times[write] = b.Times[i];
+                    b.Events[write] = b.Events[i];
+                }
+
+                write++;
             }
 
             i = j;
@@ -248,6 +310,62 @@ internal sealed class ReorderBuffer<TEvent>
 
         b.Tail = write;
         b.Sorted = true;
+    }
+
+    /// <summary>
+    /// Orders a dense bucket by time in two linear passes over the events (a counting sort on the time's
+    /// offset within the bucket): a comparison sort moving whole events costs several times more.
+    /// Stable, so equal times keep their arrival order until the tie-break pass.
+    /// </summary>
+    private void CountingSort(Bucket b, int n)
+    {
+        var width = 1 << _shift;
+        if (_counts.Length < width + 1)
+        {
+            _counts = new int[width + 1];
+        }
+
+        if (_scratchTimes.Length < b.Times.Length)
+        {
+            _scratchTimes = new long[b.Times.Length];
+            _scratchEvents = new TEvent[b.Times.Length];
+        }
+
+        var counts = _counts.AsSpan(0, width + 1);
+        counts.Clear();
+        var start = b.Id << _shift;
+        var times = b.Times.AsSpan(b.Head, n);
+        foreach (var t in times)
+        {
+            counts[(int)(t - start) + 1]++;
+        }
+
+        for (var i = 1; i < counts.Length; i++)
+        {
+            counts[i] += counts[i - 1];
+        }
+
+        var events = b.Events.AsSpan(b.Head, n);
+        var toTimes = _scratchTimes;
+        var toEvents = _scratchEvents;
+        for (var i = 0; i < times.Length; i++)
+        {
+            var t = times[i];
+            var at = counts[(int)(t - start)]++;
+            toTimes[at] = t;
+            toEvents[at] = events[i];
+        }
+
+        // The scratch arrays become the bucket's, and its old arrays the next scratch.
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
+        {
+            Array.Clear(b.Events);
+        }
+
+        (b.Times, _scratchTimes) = (toTimes, b.Times);
+        (b.Events, _scratchEvents) = (toEvents, b.Events);
+        b.Head = 0;
+        b.Tail = n;
     }
 
     private bool SortedInsert(Bucket b, long time, in TEvent evt)
@@ -304,8 +422,8 @@ internal sealed class ReorderBuffer<TEvent>
     private sealed class Bucket
     {
         public long Id;
-        public long[] Times = new long[64];
-        public TEvent[] Events = new TEvent[64];
+        public long[] Times = new long[16];
+        public TEvent[] Events = new TEvent[16];
         public int Head;
         public int Tail;
         public bool Sorted;

@@ -62,7 +62,8 @@ internal sealed class SourceClocks<TEvent>
     private readonly List<SourceClock<TEvent>> _all = [];
     private readonly SameTimeComparer<TEvent> _compare;
     private readonly long _bound;
-    private SourceClock<TEvent>? _last;
+    private const int RecentSize = 64;
+    private readonly SourceClock<TEvent>?[] _recent = new SourceClock<TEvent>?[RecentSize];
 
     public SourceClocks(long bound, SameTimeComparer<TEvent> compare)
     {
@@ -76,9 +77,11 @@ internal sealed class SourceClocks<TEvent>
 
     public SourceClock<TEvent> Get(ulong id)
     {
-        if (_last is { } last && last.Id == id)
+        // Events of a partition's sources arrive interleaved: a small direct-mapped cache in front of the dictionary.
+        ref var cached = ref _recent[(int)(id & (RecentSize - 1))];
+        if (cached is { } hit && hit.Id == id)
         {
-            return last;
+            return hit;
         }
 
         if (!_byId.TryGetValue(id, out var clock))
@@ -88,7 +91,7 @@ internal sealed class SourceClocks<TEvent>
             _all.Add(clock);
         }
 
-        _last = clock;
+        cached = clock;
         return clock;
     }
 
@@ -184,7 +187,7 @@ internal sealed class SourceClocks<TEvent>
     {
         _byId.Clear();
         _all.Clear();
-        _last = null;
+        Array.Clear(_recent);
         Watermark = long.MinValue;
     }
 }
