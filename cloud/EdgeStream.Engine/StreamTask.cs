@@ -48,6 +48,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private int _ttlCursor;
     private int _clearedCount;
     private bool _ended;
+    private bool _releasePending;
+    private bool _admittedFromBehind;
 
     /// <summary>Creates the task of <paramref name="partition"/>.</summary>
     public StreamTask(
@@ -144,28 +146,26 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
     /// <summary>
     /// Processes a batch of log records (what a reader returned): each is decoded and admitted as by
-    /// <see cref="ProcessRecord"/>, but the watermark is recomputed, and events and timers it passes are
-    /// released, once at the end of the batch rather than after every record.
+    /// <see cref="ProcessRecord"/>, but events and timers the watermark passes are released once at the
+    /// end of the batch rather than after every record.
     /// </summary>
     /// <remarks>
-    /// Within the batch, events are judged against the watermark as it stood when the batch began. That
-    /// watermark only ever lags the per-record one, so the batch form releases events and fires timers no
-    /// earlier than the per-record form would, and never calls on time an event the per-record form would
-    /// have accepted: events within the out-of-orderness bound are treated identically either way.
+    /// The outputs are exactly those of record-at-a-time processing, whatever the batch boundaries (a
+    /// replay after a crash cuts its batches differently): the watermark is still recomputed after every
+    /// event that may move it, so every on-time/late decision sees the same watermark; only the release
+    /// is deferred, and it is caught up first whenever an event is processed at once (late within the
+    /// allowed lateness, a forced release of a full buffer) or a returning source is behind, so the job
+    /// sees every event and timer in the same order.
     /// </remarks>
     public void ProcessRecords(RecordBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var recompute = false;
         for (var i = 0; i < batch.Count; i++)
         {
-            recompute |= AdmitRecord(batch.OffsetAt(i), batch.KeyAt(i), batch.ValueAt(i));
+            AfterAdmitInBatch(AdmitRecord(batch.OffsetAt(i), batch.KeyAt(i), batch.ValueAt(i)));
         }
 
-        if (recompute)
-        {
-            Advance();
-        }
+        EndBatch();
     }
 
     /// <summary>Processes one decoded event read at <paramref name="offset"/>.</summary>
@@ -183,15 +183,59 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// </summary>
     public void ProcessEvents(ReadOnlySpan<TEvent> events, long firstOffset)
     {
-        var recompute = false;
         for (var i = 0; i < events.Length; i++)
         {
-            recompute |= Admit(events[i], firstOffset + i, default, default, hasRaw: false);
+            AfterAdmitInBatch(Admit(events[i], firstOffset + i, default, default, hasRaw: false));
         }
 
-        if (recompute)
+        EndBatch();
+    }
+
+    /// <summary>
+    /// After an event of a batch: recompute the watermark now if it may have moved (the next event's
+    /// decision must see it), but defer releasing what it passes, unless the event's source is behind
+    /// (its held events are released on its own clock, event by event).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AfterAdmitInBatch(bool recompute)
+    {
+        if (_admittedFromBehind)
         {
+            _releasePending = false;
             Advance();
+        }
+        else if (recompute)
+        {
+            _sources.Recompute();
+            _releasePending = true;
+        }
+    }
+
+    private bool ReleaseCaughtUpStillFull()
+    {
+        CatchUpRelease();
+        return _reorder.Count > _options.MaxBufferedEvents;
+    }
+
+    private void EndBatch()
+    {
+        if (_releasePending)
+        {
+            _releasePending = false;
+            Advance();
+        }
+    }
+
+    /// <summary>
+    /// Before an event is processed out of the buffer's order: release what the watermark already passes,
+    /// as record-at-a-time processing would have done after the previous event.
+    /// </summary>
+    private void CatchUpRelease()
+    {
+        if (_releasePending)
+        {
+            _releasePending = false;
+            Drain(_sources.Watermark);
         }
     }
 
@@ -226,7 +270,9 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         Counters.Events++;
         var time = _job.EventTimeOf(evt);
         var source = _sources.Get(_job.SourceOf(evt));
+        var wasBehind = source.Status == SourceStatus.Behind;
         var recompute = _sources.Observe(source, time, _nowUs);
+        _admittedFromBehind = wasBehind || source.Status == SourceStatus.Behind;
         var watermark = _sources.Watermark;
 
         if (time > watermark)
@@ -235,7 +281,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             {
                 Counters.Duplicates++;
             }
-            else if (_reorder.Count > _options.MaxBufferedEvents)
+            else if (_reorder.Count > _options.MaxBufferedEvents && ReleaseCaughtUpStillFull())
             {
                 // Never drop: release the oldest early (out of watermark order), and count it.
                 var item = _reorder.Pop();
@@ -256,6 +302,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             }
             else if (time > Saturating.Subtract(own, _options.AllowedLatenessUs))
             {
+                CatchUpRelease();
                 Counters.LateAccepted++;
                 Process(evt, time, EventFlags.Behind | EventFlags.Late);
             }
@@ -266,6 +313,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
         else if (time > Saturating.Subtract(watermark, _options.AllowedLatenessUs))
         {
+            CatchUpRelease();
             Counters.LateAccepted++;
             Process(evt, time, EventFlags.Late);
         }

@@ -6,7 +6,7 @@ namespace EdgeStream.Tests.Engine;
 
 /// <summary>
 /// The batch entry points (<c>ProcessRecords</c>, <c>ProcessEvents</c>) recompute the watermark once per
-/// batch; for events within the out-of-orderness bound they must give exactly what per-record processing gives.
+/// batch; whatever the batch boundaries, they must give exactly what per-record processing gives.
 /// </summary>
 [Trait("Capability", "Engine")]
 public sealed class BatchProcessingTests
@@ -89,6 +89,81 @@ public sealed class BatchProcessingTests
         Assert.Equal(expected, PerRecord(shuffled));
         Assert.Equal(expected, InRecordBatches(shuffled, batchSize));
         Assert.Equal(expected, InEventBatches(shuffled, batchSize));
+    }
+
+    /// <summary>
+    /// Every 25th event is held back until the input is 50–100 ms past it (bound 50 ms, allowed lateness
+    /// 20 ms): some are accepted late, some go to the side output. A replay after a crash cuts its batches
+    /// differently, so the late/on-time decisions and the order the job sees must not depend on the cut.
+    /// </summary>
+    private static List<CountEvent> WithLateEvents(List<CountEvent> events, int seed)
+    {
+        var rng = new Random(seed);
+        var list = new List<CountEvent>(events);
+        for (var i = list.Count - 1; i >= 0; i -= 25)
+        {
+            var e = list[i];
+            var due = e.Time + 50_000 + rng.Next(0, 50_000);
+            var j = i + 1;
+            while (j < list.Count && list[j].Time < due)
+            {
+                j++;
+            }
+
+            if (j < list.Count)
+            {
+                list.RemoveAt(i);
+                list.Insert(j, e);
+            }
+        }
+
+        return list;
+    }
+
+    private static (List<string> Outputs, List<long> Late, long LateAccepted) Run(List<CountEvent> events, int batchSize)
+    {
+        var kit = new TaskKit();
+        if (batchSize == 0)
+        {
+            kit.Feed(events);
+        }
+        else
+        {
+            var batch = new RecordBatch(batchSize);
+            foreach (var chunk in events.Chunk(batchSize))
+            {
+                batch.Clear();
+                foreach (var e in chunk)
+                {
+                    Assert.True(batch.TryAdd(kit.Offset++, e.KeyBytes(), e.ValueBytes()));
+                }
+
+                kit.Task.ProcessRecords(batch);
+            }
+        }
+
+        kit.Task.EndOfInput();
+        return (kit.Outputs(), [.. kit.Side.Query(SideReason.Late).Select(r => r.Offset)], kit.Task.Counters.LateAccepted);
+    }
+
+    [Theory]
+    [InlineData(11, 3)]
+    [InlineData(12, 64)]
+    [InlineData(13, 1_024)]
+    [InlineData(14, 7_000)]
+    public void Late_events_are_judged_and_ordered_the_same_whatever_the_batch_boundaries(int seed, int batchSize)
+    {
+        var sorted = TestData.Generate(seed, 20_000, keys: 200, sources: 4);
+        var input = WithLateEvents(TestData.ShuffleWithinBound(sorted, 50_000, seed + 10), seed);
+
+        var (outputs, late, lateAccepted) = Run(input, batchSize: 0);
+        Assert.True(late.Count > 20, $"only {late.Count} events went to the side output: the input does not test lateness");
+        Assert.True(lateAccepted > 20, $"only {lateAccepted} events were accepted late: the input does not test allowed lateness");
+
+        var (batchOutputs, batchLate, batchLateAccepted) = Run(input, batchSize);
+        Assert.Equal(late, batchLate);
+        Assert.Equal(lateAccepted, batchLateAccepted);
+        Assert.Equal(outputs, batchOutputs);
     }
 
     [Fact]
