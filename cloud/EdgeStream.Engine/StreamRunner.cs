@@ -354,7 +354,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
             {
                 while (!ct.IsCancellationRequested && !_ended)
                 {
-                    var status = await _reader.ReadAsync(batch, options.PollInterval, ct);
+                    var status = await _reader.ReadAsync(batch, WaitAtMost(options.PollInterval), ct);
                     Task.TickClock();
                     Task.ProcessRecords(batch);
 
@@ -516,6 +516,24 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
         }
 
         private long NowUs() => _runner._clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+
+        /// <summary>
+        /// How long a read may wait for records: the poll interval, or less when a processing-time timer
+        /// falls due sooner, so quiet input does not hold a timer back by up to a poll interval.
+        /// </summary>
+        private TimeSpan WaitAtMost(TimeSpan pollInterval)
+        {
+            var next = Task.NextProcessingTimerUs;
+            if (next == long.MaxValue)
+            {
+                return pollInterval;
+            }
+
+            // The task's clock counts whole milliseconds: wake at the first one at or after the timer.
+            var untilUs = next - (_runner._clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000);
+            var wait = TimeSpan.FromMilliseconds(Math.Max(1, (untilUs + 999) / 1000));
+            return wait < pollInterval ? wait : pollInterval;
+        }
     }
 }
 

@@ -132,6 +132,9 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         return slot >= 0;
     }
 
+    /// <summary>Wall-clock time (µs since the Unix epoch) of the earliest pending processing-time timer; <see cref="long.MaxValue"/> when none.</summary>
+    public long NextProcessingTimerUs => _processingTimers.TryPeek(out var t) ? t.Time : long.MaxValue;
+
     /// <summary>Reads the wall clock into the task; call once per batch (per-event clock reads are too dear).</summary>
     public void TickClock() => _nowUs = WallClockUs();
 
