@@ -38,9 +38,8 @@ public sealed class BatchProcessingTests
         return kit.Outputs();
     }
 
-    private static List<string> InRecordBatches(List<CountEvent> events, int batchSize)
+    private static void FeedInRecordBatches(TaskKit kit, List<CountEvent> events, int batchSize)
     {
-        var kit = new TaskKit();
         var batch = new RecordBatch(batchSize);
         foreach (var chunk in events.Chunk(batchSize))
         {
@@ -54,6 +53,12 @@ public sealed class BatchProcessingTests
         }
 
         Assert.Equal(kit.Offset, kit.Task.NextOffset);
+    }
+
+    private static List<string> InRecordBatches(List<CountEvent> events, int batchSize)
+    {
+        var kit = new TaskKit();
+        FeedInRecordBatches(kit, events, batchSize);
         kit.Task.EndOfInput();
         Assert.Equal(0, kit.Side.Count);
         return kit.Outputs();
@@ -129,17 +134,7 @@ public sealed class BatchProcessingTests
         }
         else
         {
-            var batch = new RecordBatch(batchSize);
-            foreach (var chunk in events.Chunk(batchSize))
-            {
-                batch.Clear();
-                foreach (var e in chunk)
-                {
-                    Assert.True(batch.TryAdd(kit.Offset++, e.KeyBytes(), e.ValueBytes()));
-                }
-
-                kit.Task.ProcessRecords(batch);
-            }
+            FeedInRecordBatches(kit, events, batchSize);
         }
 
         kit.Task.EndOfInput();
