@@ -34,7 +34,10 @@ internal static class KillNineDriver
         var killed = 0;
         for (var attempt = 0; attempt < kills; attempt++)
         {
-            using var host = start(checkpoints, crashOut, "crash", paceMs: 10, exitWhenEnded: true);
+            // Paced so an incarnation lasts a few seconds: the engine reads a 256-record batch in well under
+            // a millisecond, and the sink's file grows in buffered steps, so an unpaced run could finish
+            // between two looks at its output and never be killed.
+            using var host = start(checkpoints, crashOut, "crash", paceMs: 30, exitWhenEnded: true);
             await host.WaitForLineAsync(l => l.StartsWith("assigned", StringComparison.Ordinal), Generous);
 
             // Kill once the sink has grown by a random amount (zero included: right after start).
