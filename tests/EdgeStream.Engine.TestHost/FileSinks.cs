@@ -10,44 +10,20 @@ namespace EdgeStream.Engine.TestHost;
 /// </summary>
 public sealed class FileOutputSink : IOutputSink<ulong, Summary>, IDisposable
 {
-    private readonly FileStream _file;
-    private readonly StreamWriter _writer;
-    private readonly Lock _lock = new();
+    private readonly LineFile _file;
 
-    public FileOutputSink(string path)
-    {
-        _file = TornTail.OpenForAppend(path);
-        _writer = new StreamWriter(_file, new UTF8Encoding(false));
-    }
+    public FileOutputSink(string path) => _file = new LineFile(path);
 
-    public void Write(in Output<ulong, Summary> output)
-    {
-        var line = string.Create(CultureInfo.InvariantCulture, $"{output.Id} {output.Key} {output.Value}");
-        lock (_lock)
-        {
-            _writer.Write(line);
-            _writer.Write('\n');
-        }
-    }
+    public void Write(in Output<ulong, Summary> output) =>
+        _file.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{output.Id} {output.Key} {output.Value}"));
 
     public ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        lock (_lock)
-        {
-            _writer.Flush();
-            _file.Flush(flushToDisk: true);
-        }
-
+        _file.Flush();
         return ValueTask.CompletedTask;
     }
 
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _writer.Dispose();
-        }
-    }
+    public void Dispose() => _file.Dispose();
 
     /// <summary>
     /// Reads sink files back as a downstream idempotent store would: one value per id. Returns the store
@@ -84,33 +60,56 @@ public sealed class FileOutputSink : IOutputSink<ulong, Summary>, IDisposable
 /// <summary>A durable side output in a file: one line per record, fsynced on flush.</summary>
 public sealed class FileSideOutput : ISideOutput, IDisposable
 {
-    private readonly StreamWriter _writer;
+    private readonly LineFile _file;
+
+    public FileSideOutput(string path) => _file = new LineFile(path);
+
+    public void Write(SideRecord record) =>
+        _file.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{record.Partition}:{record.Offset} {record.Reason} {record.EventTime} {Convert.ToHexString(record.Value)}"));
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        _file.Flush();
+        return ValueTask.CompletedTask;
+    }
+
+    public void Dispose() => _file.Dispose();
+}
+
+/// <summary>
+/// A line file written by several threads and made durable on flush: opened for appending after cutting
+/// off a torn last line that a killed writer left; each line is appended whole under a lock.
+/// </summary>
+internal sealed class LineFile : IDisposable
+{
     private readonly FileStream _file;
+    private readonly StreamWriter _writer;
     private readonly Lock _lock = new();
 
-    public FileSideOutput(string path)
+    public LineFile(string path)
     {
-        _file = TornTail.OpenForAppend(path);
+        _file = OpenForAppend(path);
         _writer = new StreamWriter(_file, new UTF8Encoding(false));
     }
 
-    public void Write(SideRecord record)
+    /// <summary>Appends <paramref name="line"/> and a newline.</summary>
+    public void AppendLine(string line)
     {
         lock (_lock)
         {
-            _writer.Write(string.Create(CultureInfo.InvariantCulture, $"{record.Partition}:{record.Offset} {record.Reason} {record.EventTime} {Convert.ToHexString(record.Value)}\n"));
+            _writer.Write(line);
+            _writer.Write('\n');
         }
     }
 
-    public ValueTask FlushAsync(CancellationToken cancellationToken)
+    /// <summary>Writes out what is buffered and fsyncs the file.</summary>
+    public void Flush()
     {
         lock (_lock)
         {
             _writer.Flush();
             _file.Flush(flushToDisk: true);
         }
-
-        return ValueTask.CompletedTask;
     }
 
     public void Dispose()
@@ -120,12 +119,8 @@ public sealed class FileSideOutput : ISideOutput, IDisposable
             _writer.Dispose();
         }
     }
-}
 
-/// <summary>Opens a line file for appending after cutting off a torn last line that a killed writer left.</summary>
-internal static class TornTail
-{
-    public static FileStream OpenForAppend(string path)
+    private static FileStream OpenForAppend(string path)
     {
         var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         var end = fs.Length;

@@ -23,11 +23,6 @@ internal delegate int SameTimeComparer<TEvent>(in TEvent a, in TEvent b);
 internal sealed class ReorderBuffer<TEvent>
     where TEvent : struct
 {
-    // Buckets are reused rather than collected. Between two drains (one per batch read) a sparse stream
-    // fills many buckets with a few events each, and all of them come back at once: the pool must hold
-    // that many for the next batch, or every batch allocates afresh. It never holds more buckets than were
-    // alive together, so it does not raise the buffer's peak memory.
-    private const int MaxPooledBuckets = 1024;
     private const int RingSize = 128;
     private readonly SameTimeComparer<TEvent> _compare;
     private readonly int _shift;
@@ -40,7 +35,7 @@ internal sealed class ReorderBuffer<TEvent>
     private TEvent[] _scratchEvents = [];
     private int[] _counts = [];
     private readonly PriorityQueue<Bucket, long> _waiting = new();
-    private readonly Stack<Bucket> _pool = new();
+    private readonly BucketPool<Bucket> _pool = new();
     private Bucket? _current;
     private long _duplicates;
 
@@ -398,7 +393,7 @@ internal sealed class ReorderBuffer<TEvent>
 
     private Bucket Rent(long id)
     {
-        var b = _pool.Count > 0 ? _pool.Pop() : new Bucket();
+        var b = _pool.TryTake(out var spare) ? spare : new Bucket();
         b.Id = id;
         b.Head = 0;
         b.Tail = 0;
@@ -413,10 +408,7 @@ internal sealed class ReorderBuffer<TEvent>
             Array.Clear(b.Events, b.Head, b.Tail - b.Head);
         }
 
-        if (_pool.Count < MaxPooledBuckets)
-        {
-            _pool.Push(b);
-        }
+        _pool.Return(b);
     }
 
     private sealed class Bucket

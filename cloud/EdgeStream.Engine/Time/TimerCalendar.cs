@@ -13,13 +13,12 @@ namespace EdgeStream.Engine.Time;
 internal sealed class TimerCalendar
 {
     private const int Shift = 12;
-    // As in the reorder buffer: a drain can fire many buckets at once (timers at spread-out times), and
-    // registrations then need as many again; the pool never holds more than were alive together.
-    private const int MaxPooledBuckets = 1024;
     private const int InsertionSortMax = 24;
     private readonly Dictionary<long, Bucket> _byId = [];
     private readonly PriorityQueue<Bucket, long> _waiting = new();
-    private readonly Stack<Bucket> _pool = new();
+    // A drain can fire many buckets at once (timers at spread-out times), and registrations then need as
+    // many again.
+    private readonly BucketPool<Bucket> _pool = new();
     private Bucket? _current;
     private Bucket? _last;
     private TimerEntry[] _scratch = [];
@@ -383,7 +382,7 @@ internal sealed class TimerCalendar
 
     private Bucket Rent(long id)
     {
-        var b = _pool.Count > 0 ? _pool.Pop() : new Bucket();
+        var b = _pool.TryTake(out var spare) ? spare : new Bucket();
         b.Id = id;
         b.Head = 0;
         b.Tail = 0;
@@ -392,13 +391,7 @@ internal sealed class TimerCalendar
         return b;
     }
 
-    private void Return(Bucket b)
-    {
-        if (_pool.Count < MaxPooledBuckets)
-        {
-            _pool.Push(b);
-        }
-    }
+    private void Return(Bucket b) => _pool.Return(b);
 
     private sealed class Bucket
     {
