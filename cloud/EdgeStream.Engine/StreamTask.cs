@@ -49,7 +49,6 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private int _clearedCount;
     private bool _ended;
     private bool _releasePending;
-    private bool _admittedFromBehind;
 
     /// <summary>Creates the task of <paramref name="partition"/>.</summary>
     public StreamTask(
@@ -141,7 +140,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// <summary>Processes one log record: decode, then <see cref="ProcessEvent"/>, or side-output it as malformed.</summary>
     public void ProcessRecord(long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        if (AdmitRecord(offset, key, value))
+        if ((AdmitRecord(offset, key, value) & Admission.WatermarkMayMove) != 0)
         {
             Advance();
         }
@@ -174,7 +173,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// <summary>Processes one decoded event read at <paramref name="offset"/>.</summary>
     public void ProcessEvent(in TEvent evt, long offset)
     {
-        if (Admit(evt, offset, default, default, hasRaw: false))
+        if ((Admit(evt, offset, default, default, hasRaw: false) & Admission.WatermarkMayMove) != 0)
         {
             Advance();
         }
@@ -200,14 +199,14 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// (its held events are released on its own clock, event by event).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AfterAdmitInBatch(bool recompute)
+    private void AfterAdmitInBatch(Admission admission)
     {
-        if (_admittedFromBehind)
+        if ((admission & Admission.SourceBehind) != 0)
         {
             _releasePending = false;
             Advance();
         }
-        else if (recompute)
+        else if (admission != Admission.Settled)
         {
             _sources.Recompute();
             _releasePending = true;
@@ -242,8 +241,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
     }
 
-    /// <summary>Decodes and admits one record; returns whether the watermark may have moved.</summary>
-    private bool AdmitRecord(long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    /// <summary>Decodes and admits one record (see <see cref="Admit"/>); a malformed record is settled at once.</summary>
+    private Admission AdmitRecord(long offset, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         if (!_job.TryDecode(key, value, out var evt, out var error))
         {
@@ -251,7 +250,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             Counters.Malformed++;
             _side.Write(new SideRecord(SideReason.Malformed, Partition, offset, 0, Watermark, 0, key.ToArray(), value.ToArray(), error ?? "undecodable"));
             Log.Malformed(_log, Partition, offset, error ?? "undecodable");
-            return false;
+            return Admission.Settled;
         }
 
         return Admit(evt, offset, key, value, hasRaw: true);
@@ -260,9 +259,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// <summary>
     /// Takes one event in: observes its source's clock, then buffers it, processes it at once (late within
     /// the allowed lateness, or behind on a returning source's own clock) or side-outputs it. Returns
-    /// whether the watermark has to be recomputed; the caller does that (<see cref="Advance"/>).
+    /// whether the watermark has to be recomputed and whether the event's source is behind; the caller
+    /// acts on it (<see cref="Advance"/>).
     /// </summary>
-    private bool Admit(in TEvent evt, long offset, ReadOnlySpan<byte> rawKey, ReadOnlySpan<byte> rawValue, bool hasRaw)
+    private Admission Admit(in TEvent evt, long offset, ReadOnlySpan<byte> rawKey, ReadOnlySpan<byte> rawValue, bool hasRaw)
     {
         if (_ended)
         {
@@ -274,8 +274,11 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         var time = _job.EventTimeOf(evt);
         var source = _sources.Get(_job.SourceOf(evt));
         var wasBehind = source.Status == SourceStatus.Behind;
-        var recompute = _sources.Observe(source, time, _nowUs);
-        _admittedFromBehind = wasBehind || source.Status == SourceStatus.Behind;
+        var admission = _sources.Observe(source, time, _nowUs) ? Admission.WatermarkMayMove : Admission.Settled;
+        if (wasBehind || source.Status == SourceStatus.Behind)
+        {
+            admission |= Admission.SourceBehind;
+        }
         var watermark = _sources.Watermark;
 
         if (time > watermark)
@@ -325,7 +328,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             SideLate(evt, offset, time, source.Id, rawKey, rawValue, hasRaw);
         }
 
-        return recompute;
+        return admission;
     }
 
     /// <summary>
@@ -757,6 +760,20 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             }
         }
     }
+}
+
+/// <summary>What admitting one event asks of the caller.</summary>
+[Flags]
+internal enum Admission : byte
+{
+    /// <summary>Nothing more to do.</summary>
+    Settled = 0,
+
+    /// <summary>The watermark may have moved: recompute it.</summary>
+    WatermarkMayMove = 1,
+
+    /// <summary>The event's source is (or was until this event) behind the watermark: its held events are released event by event.</summary>
+    SourceBehind = 2,
 }
 
 /// <summary>One source's clock as seen from outside a task.</summary>
