@@ -12,59 +12,41 @@ namespace EdgeStream.Readers.Serial;
 /// (0x8A) over them. Noise and corrupted frames are counted and never become reads; a line silent
 /// past the read timeout is declared dead and reopened with backoff.
 /// </summary>
-public sealed class R2000ReaderDriver : IReaderDriver
+public sealed class R2000ReaderDriver : ReaderDriverBase
 {
     private readonly ISerialLink _link;
-    private readonly ReaderSettings _settings;
-    private readonly ILogger _logger;
     private readonly byte[] _frame = new byte[R2000Codec.MaxFrameLength];
     private TagRead[] _batch = new TagRead[64];
     private R2000StreamStats _stats;
 
     /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
     public R2000ReaderDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<R2000ReaderDriver> logger)
+        : base(readerId, settings, logger)
     {
         _link = link;
-        ReaderId = readerId;
-        _settings = settings.Validate();
-        _logger = logger;
-        Counters = new ReaderCounters(readerId);
-        if (_settings.Antennas.Any(a => a > 4))
+        if (Settings.Antennas.Any(a => a > 4))
         {
-            throw new ArgumentException($"Reader setting 'antennas' = '{string.Join(',', _settings.Antennas)}' is invalid: an R2000 module has antennas 1..4.");
+            throw new ArgumentException($"Reader setting 'antennas' = '{string.Join(',', Settings.Antennas)}' is invalid: an R2000 module has antennas 1..4.");
         }
     }
-
-    /// <inheritdoc/>
-    public string ReaderId { get; }
-
-    /// <summary>Counters for this reader.</summary>
-    public ReaderCounters Counters { get; }
 
     /// <summary>Bytes of line noise seen (outside any frame).</summary>
     public long NoiseBytes => Interlocked.Read(ref _stats.NoiseBytes);
 
-    /// <inheritdoc/>
-    public Task RunAsync(IReadSink sink, CancellationToken cancellationToken) =>
-        Reconnect.RunAsync(ReaderId, _settings, sink, Counters, _logger, (state, ct) => SessionAsync(sink, state, ct), cancellationToken);
-
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync() => default;
-
-    private async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    private protected override async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
     {
         await using var stream = _link.Open();
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, leaveOpen: true));
         try
         {
-            var address = _settings.SerialAddress;
-            var antennas = _settings.Antennas.Count == 0 ? [(ushort)1] : _settings.Antennas.ToArray();
+            var address = Settings.SerialAddress;
+            var antennas = Settings.Antennas.Count == 0 ? [(ushort)1] : Settings.Antennas.ToArray();
             byte[] inventory;
             if (antennas.Length == 1)
             {
                 await stream.WriteAsync(R2000Codec.Frame(address, R2000Command.SetWorkAntenna, (byte)(antennas[0] - 1)), ct);
                 await ExpectAcknowledgementAsync(reader, sink, ct);
-                inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, _settings.InventoryRepeat);
+                inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, Settings.InventoryRepeat);
             }
             else
             {
@@ -78,7 +60,7 @@ public sealed class R2000ReaderDriver : IReaderDriver
                 }
 
                 data[8] = 0;
-                data[9] = _settings.InventoryRepeat;
+                data[9] = Settings.InventoryRepeat;
                 inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
             }
 
@@ -127,7 +109,7 @@ public sealed class R2000ReaderDriver : IReaderDriver
             {
                 if (frame.Command is R2000Command.RealTimeInventory or R2000Command.FastSwitchAntennaInventory)
                 {
-                    Reject(sink, $"R2000 inventory frame with inconsistent content ({length} bytes) discarded.");
+                    RaiseRejected(sink, $"R2000 inventory frame with inconsistent content ({length} bytes) discarded.");
                 }
 
                 continue;
@@ -184,7 +166,7 @@ public sealed class R2000ReaderDriver : IReaderDriver
     private async ValueTask<int> NextFrameAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_settings.SerialReadTimeout);
+        timeout.CancelAfter(Settings.SerialReadTimeout);
         while (true)
         {
             ReadResult result;
@@ -194,7 +176,7 @@ public sealed class R2000ReaderDriver : IReaderDriver
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                throw new ReaderLinkException($"R2000 module on {_link.Name} sent no frame for {_settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
+                throw new ReaderLinkException($"R2000 module on {_link.Name} sent no frame for {Settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
             }
 
             var buffer = result.Buffer;
@@ -204,12 +186,12 @@ public sealed class R2000ReaderDriver : IReaderDriver
             reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
             for (var i = corruptBefore; i < _stats.CorruptFrames; i++)
             {
-                Reject(sink, "R2000 frame with a bad length or checksum discarded.");
+                RaiseRejected(sink, "R2000 frame with a bad length or checksum discarded.");
             }
 
             if (_stats.NoiseBytes != noiseBefore)
             {
-                _logger.LogDebug("Reader {Reader}: skipped {Bytes} byte(s) of line noise.", ReaderId, _stats.NoiseBytes - noiseBefore);
+                Logger.LogDebug("Reader {Reader}: skipped {Bytes} byte(s) of line noise.", ReaderId, _stats.NoiseBytes - noiseBefore);
             }
 
             if (found)
@@ -222,11 +204,5 @@ public sealed class R2000ReaderDriver : IReaderDriver
                 throw new ReaderLinkException($"R2000 device {_link.Name} closed.");
             }
         }
-    }
-
-    private void Reject(IReadSink sink, string text)
-    {
-        Counters.Rejected();
-        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, text, EventTimes.NowUs()));
     }
 }
