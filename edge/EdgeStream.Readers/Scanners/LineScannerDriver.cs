@@ -14,51 +14,40 @@ namespace EdgeStream.Readers.Scanners;
 /// counted. Scanners are silent for hours, so there is no read deadline; a device that disappears is
 /// reopened with backoff.
 /// </summary>
-public sealed class LineScannerDriver : ReaderDriverBase
+public sealed class LineScannerDriver : SerialReaderDriver
 {
     /// <summary>The longest line accepted; longer ones are discarded up to their end.</summary>
     public const int MaxLineLength = 256;
 
-    private readonly ISerialLink _link;
     private readonly List<TagRead> _pending = [];
 
     /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
     public LineScannerDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<LineScannerDriver> logger)
-        : base(readerId, settings, logger)
+        : base(link, readerId, settings, logger, "Scanner", pipeBufferSize: -1)
     {
-        _link = link;
     }
 
-    private protected override async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
     {
-        await using var stream = _link.Open();
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
-        state.ReportConnected($"Scanner on {_link.Name} is open.");
+        state.ReportConnected($"Scanner on {Link.Name} is open.");
         var discarding = false;
-        try
+        while (true)
         {
-            while (true)
+            var result = await reader.ReadAsync(ct);
+            var buffer = result.Buffer;
+            _pending.Clear();
+            buffer = SplitLines(buffer, sink, ref discarding);
+            if (_pending.Count > 0)
             {
-                var result = await reader.ReadAsync(ct);
-                var buffer = result.Buffer;
-                _pending.Clear();
-                buffer = SplitLines(buffer, sink, ref discarding);
-                if (_pending.Count > 0)
-                {
-                    await sink.WriteAsync(_pending.ToArray(), ct);
-                    Counters.AddReads(_pending.Count);
-                }
-
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
-                {
-                    throw new ReaderLinkException($"Scanner device {_link.Name} closed.");
-                }
+                await sink.WriteAsync(_pending.ToArray(), ct);
+                Counters.AddReads(_pending.Count);
             }
-        }
-        finally
-        {
-            await reader.CompleteAsync();
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                throw DeviceClosed();
+            }
         }
     }
 

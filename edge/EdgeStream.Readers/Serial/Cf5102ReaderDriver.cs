@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using EdgeStream.Contracts;
 using EdgeStream.SerialProtocols.Chafon;
@@ -11,9 +12,8 @@ namespace EdgeStream.Readers.Serial;
 /// this protocol). Frames failing their CRC are counted and skipped; a silent line is declared dead
 /// and reopened with backoff.
 /// </summary>
-public sealed class Cf5102ReaderDriver : ReaderDriverBase
+public sealed class Cf5102ReaderDriver : FramedSerialReaderDriver
 {
-    private readonly ISerialLink _link;
     private readonly byte[] _frame = new byte[Cf5102Codec.MaxFrameLength];
     private readonly Epc[] _epcs = new Epc[256];
     private readonly TagRead[] _batch = new TagRead[256];
@@ -21,28 +21,18 @@ public sealed class Cf5102ReaderDriver : ReaderDriverBase
 
     /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
     public Cf5102ReaderDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<Cf5102ReaderDriver> logger)
-        : base(readerId, settings, logger)
+        : base(link, readerId, settings, logger, "CF-RU5102", pipeBufferSize: 1024, $"CF-RU5102 reader on {link.Name} sent no answer")
     {
-        _link = link;
     }
 
-    private protected override async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
     {
-        await using var stream = _link.Open();
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1024, leaveOpen: true));
         var poll = Cf5102Codec.Command(Settings.SerialAddress, Cf5102Command.Inventory);
-        try
+        while (true)
         {
-            while (true)
-            {
-                await stream.WriteAsync(poll, ct);
-                await PollAsync(reader, sink, ct);
-                state.ReportConnected($"CF-RU5102 reader on {_link.Name} answers inventory polls.");
-            }
-        }
-        finally
-        {
-            await reader.CompleteAsync();
+            await stream.WriteAsync(poll, ct);
+            await PollAsync(reader, sink, ct);
+            state.ReportConnected($"CF-RU5102 reader on {Link.Name} answers inventory polls.");
         }
     }
 
@@ -101,41 +91,15 @@ public sealed class Cf5102ReaderDriver : ReaderDriverBase
         }
     }
 
-    private async ValueTask<int> NextFrameAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    private protected override bool TryReadFrame(ref ReadOnlySequence<byte> buffer, IReadSink sink, out int length)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Settings.SerialReadTimeout);
-        while (true)
+        var before = _rejected;
+        var found = Cf5102Codec.TryReadFrame(ref buffer, _frame, out length, ref _rejected, Cf5102Command.Inventory);
+        if (_rejected != before)
         {
-            ReadResult result;
-            try
-            {
-                result = await reader.ReadAsync(timeout.Token);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new ReaderLinkException($"CF-RU5102 reader on {_link.Name} sent no answer for {Settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
-            }
-
-            var buffer = result.Buffer;
-            var before = _rejected;
-            var found = Cf5102Codec.TryReadFrame(ref buffer, _frame, out var length, ref _rejected, Cf5102Command.Inventory);
-            reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
-            if (_rejected != before)
-            {
-                RaiseRejected(sink, $"{_rejected - before} byte(s) that were not a valid CF-RU5102 frame discarded.");
-            }
-
-            if (found)
-            {
-                return length;
-            }
-
-            if (result.IsCompleted)
-            {
-                throw new ReaderLinkException($"CF-RU5102 device {_link.Name} closed.");
-            }
+            RaiseRejected(sink, $"{_rejected - before} byte(s) that were not a valid CF-RU5102 frame discarded.");
         }
-    }
 
+        return found;
+    }
 }

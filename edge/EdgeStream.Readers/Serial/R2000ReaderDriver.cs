@@ -12,18 +12,16 @@ namespace EdgeStream.Readers.Serial;
 /// (0x8A) over them. Noise and corrupted frames are counted and never become reads; a line silent
 /// past the read timeout is declared dead and reopened with backoff.
 /// </summary>
-public sealed class R2000ReaderDriver : ReaderDriverBase
+public sealed class R2000ReaderDriver : FramedSerialReaderDriver
 {
-    private readonly ISerialLink _link;
     private readonly byte[] _frame = new byte[R2000Codec.MaxFrameLength];
     private TagRead[] _batch = new TagRead[64];
     private R2000StreamStats _stats;
 
     /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
     public R2000ReaderDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<R2000ReaderDriver> logger)
-        : base(readerId, settings, logger)
+        : base(link, readerId, settings, logger, "R2000", pipeBufferSize: 4096, $"R2000 module on {link.Name} sent no frame")
     {
-        _link = link;
         if (Settings.Antennas.Any(a => a > 4))
         {
             throw new ArgumentException($"Reader setting 'antennas' = '{string.Join(',', Settings.Antennas)}' is invalid: an R2000 module has antennas 1..4.");
@@ -33,47 +31,38 @@ public sealed class R2000ReaderDriver : ReaderDriverBase
     /// <summary>Bytes of line noise seen (outside any frame).</summary>
     public long NoiseBytes => Interlocked.Read(ref _stats.NoiseBytes);
 
-    private protected override async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
     {
-        await using var stream = _link.Open();
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, leaveOpen: true));
-        try
+        var address = Settings.SerialAddress;
+        var antennas = Settings.Antennas.Count == 0 ? [(ushort)1] : Settings.Antennas.ToArray();
+        byte[] inventory;
+        if (antennas.Length == 1)
         {
-            var address = Settings.SerialAddress;
-            var antennas = Settings.Antennas.Count == 0 ? [(ushort)1] : Settings.Antennas.ToArray();
-            byte[] inventory;
-            if (antennas.Length == 1)
-            {
-                await stream.WriteAsync(R2000Codec.Frame(address, R2000Command.SetWorkAntenna, (byte)(antennas[0] - 1)), ct);
-                await ExpectAcknowledgementAsync(reader, sink, ct);
-                inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, Settings.InventoryRepeat);
-            }
-            else
-            {
-                // Four (antenna, stay) pairs; an antenna number above 3 switches that slot off.
-                var data = new byte[10];
-                for (var slot = 0; slot < 4; slot++)
-                {
-                    var on = antennas.Contains((ushort)(slot + 1));
-                    data[slot * 2] = on ? (byte)slot : (byte)0xFF;
-                    data[(slot * 2) + 1] = 1;
-                }
-
-                data[8] = 0;
-                data[9] = Settings.InventoryRepeat;
-                inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
-            }
-
-            while (true)
-            {
-                await stream.WriteAsync(inventory, ct);
-                await RoundAsync(reader, sink, ct);
-                state.ReportConnected($"R2000 module on {_link.Name} is inventorying antennas {string.Join(',', antennas)}.");
-            }
+            await stream.WriteAsync(R2000Codec.Frame(address, R2000Command.SetWorkAntenna, (byte)(antennas[0] - 1)), ct);
+            await ExpectAcknowledgementAsync(reader, sink, ct);
+            inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, Settings.InventoryRepeat);
         }
-        finally
+        else
         {
-            await reader.CompleteAsync();
+            // Four (antenna, stay) pairs; an antenna number above 3 switches that slot off.
+            var data = new byte[10];
+            for (var slot = 0; slot < 4; slot++)
+            {
+                var on = antennas.Contains((ushort)(slot + 1));
+                data[slot * 2] = on ? (byte)slot : (byte)0xFF;
+                data[(slot * 2) + 1] = 1;
+            }
+
+            data[8] = 0;
+            data[9] = Settings.InventoryRepeat;
+            inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
+        }
+
+        while (true)
+        {
+            await stream.WriteAsync(inventory, ct);
+            await RoundAsync(reader, sink, ct);
+            state.ReportConnected($"R2000 module on {Link.Name} is inventorying antennas {string.Join(',', antennas)}.");
         }
     }
 
@@ -93,7 +82,7 @@ public sealed class R2000ReaderDriver : ReaderDriverBase
                 return;
             }
 
-            throw new ReaderLinkException($"R2000 module on {_link.Name} refused the work antenna: error 0x{(frame.Data.IsEmpty ? 0 : frame.Data[0]):X2}.");
+            throw new ReaderLinkException($"R2000 module on {Link.Name} refused the work antenna: error 0x{(frame.Data.IsEmpty ? 0 : frame.Data[0]):X2}.");
         }
     }
 
@@ -163,46 +152,21 @@ public sealed class R2000ReaderDriver : ReaderDriverBase
         }
     }
 
-    private async ValueTask<int> NextFrameAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    private protected override bool TryReadFrame(ref ReadOnlySequence<byte> buffer, IReadSink sink, out int length)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Settings.SerialReadTimeout);
-        while (true)
+        var corruptBefore = _stats.CorruptFrames;
+        var noiseBefore = _stats.NoiseBytes;
+        var found = R2000Codec.TryReadFrame(ref buffer, _frame, out length, ref _stats);
+        for (var i = corruptBefore; i < _stats.CorruptFrames; i++)
         {
-            ReadResult result;
-            try
-            {
-                result = await reader.ReadAsync(timeout.Token);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new ReaderLinkException($"R2000 module on {_link.Name} sent no frame for {Settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
-            }
-
-            var buffer = result.Buffer;
-            var corruptBefore = _stats.CorruptFrames;
-            var noiseBefore = _stats.NoiseBytes;
-            var found = R2000Codec.TryReadFrame(ref buffer, _frame, out var length, ref _stats);
-            reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
-            for (var i = corruptBefore; i < _stats.CorruptFrames; i++)
-            {
-                RaiseRejected(sink, "R2000 frame with a bad length or checksum discarded.");
-            }
-
-            if (_stats.NoiseBytes != noiseBefore)
-            {
-                Logger.LogDebug("Reader {Reader}: skipped {Bytes} byte(s) of line noise.", ReaderId, _stats.NoiseBytes - noiseBefore);
-            }
-
-            if (found)
-            {
-                return length;
-            }
-
-            if (result.IsCompleted)
-            {
-                throw new ReaderLinkException($"R2000 device {_link.Name} closed.");
-            }
+            RaiseRejected(sink, "R2000 frame with a bad length or checksum discarded.");
         }
+
+        if (_stats.NoiseBytes != noiseBefore)
+        {
+            Logger.LogDebug("Reader {Reader}: skipped {Bytes} byte(s) of line noise.", ReaderId, _stats.NoiseBytes - noiseBefore);
+        }
+
+        return found;
     }
 }
