@@ -13,7 +13,7 @@ public sealed partial class LlrpReaderDriver
         //    whether it accepts us. A reader busy with another client says so here, then hangs up.
         while (true)
         {
-            using var first = await ReadAsync(link, _settings.ResponseTimeout, "waiting for the ConnectionAttemptEvent", cancellationToken);
+            using var first = await ReadAsync(link, Settings.ResponseTimeout, "waiting for the ConnectionAttemptEvent", cancellationToken);
             if (first.Header.Type != LlrpMessageType.ReaderEventNotification)
             {
                 await DispatchAsync(link, first, cancellationToken);
@@ -51,7 +51,7 @@ public sealed partial class LlrpReaderDriver
         await RequestAsync(link, LlrpMessageType.SetReaderConfigResponse, "SET_READER_CONFIG", (w, id) => LlrpEncoder.SetReaderConfig(w, id, new SetReaderConfig
         {
             ResetToFactoryDefaults = true,
-            KeepaliveSpec = new KeepaliveSpec(1, (uint)_settings.KeepaliveInterval.TotalMilliseconds),
+            KeepaliveSpec = new KeepaliveSpec(1, (uint)Settings.KeepaliveInterval.TotalMilliseconds),
             ReaderEventNotificationSpec = new ReaderEventNotificationSpec(
             [
                 new EventNotificationState(0, false), // hopping
@@ -97,8 +97,8 @@ public sealed partial class LlrpReaderDriver
             EnableAccessSpecId: false,
             C1G2EpcMemorySelector: null,
             Custom: []);
-        return _settings.ReportInterval is null
-            ? new ROReportSpec((byte)ROReportTriggerType.UponNTagsOrEndOfROSpec, _settings.ReportEveryNTags, selector, impinj ? [LlrpEncoder.ImpinjPeakRssiSelector()] : [])
+        return Settings.ReportInterval is null
+            ? new ROReportSpec((byte)ROReportTriggerType.UponNTagsOrEndOfROSpec, Settings.ReportEveryNTags, selector, impinj ? [LlrpEncoder.ImpinjPeakRssiSelector()] : [])
             : new ROReportSpec((byte)ROReportTriggerType.UponNTagsOrEndOfROSpec, 0, selector, impinj ? [LlrpEncoder.ImpinjPeakRssiSelector()] : []);
     }
 
@@ -106,28 +106,28 @@ public sealed partial class LlrpReaderDriver
     internal ROSpec BuildROSpec(ROReportSpec reportSpec, bool impinj)
     {
         ushort? powerIndex = null;
-        if (_settings.TransmitPowerDbm is { } dbm && Capabilities?.RegulatoryCapabilities?.UhfBandCapabilities?.TransmitPowerLevels is { Count: > 0 } levels)
+        if (Settings.TransmitPowerDbm is { } dbm && Capabilities?.RegulatoryCapabilities?.UhfBandCapabilities?.TransmitPowerLevels is { Count: > 0 } levels)
         {
             var wanted = (int)Math.Round(dbm * 100);
             var best = levels.MinBy(l => Math.Abs(l.TransmitPowerValue - wanted))!;
             powerIndex = best.Index;
             if (Math.Abs(best.TransmitPowerValue - wanted) > 50)
             {
-                _logger.LogWarning("Reader {Reader}: {Wanted} dBm is not available; using {Used} dBm.", ReaderId, dbm, best.TransmitPowerValue / 100.0);
+                Logger.LogWarning("Reader {Reader}: {Wanted} dBm is not available; using {Used} dBm.", ReaderId, dbm, best.TransmitPowerValue / 100.0);
             }
         }
 
-        var antennas = _settings.Antennas.Count == 0 ? [(ushort)0] : _settings.Antennas.ToArray();
-        var custom = impinj && _settings.SearchMode is { } mode ? new[] { LlrpEncoder.ImpinjSearchMode(mode) } : [];
+        var antennas = Settings.Antennas.Count == 0 ? [(ushort)0] : Settings.Antennas.ToArray();
+        var custom = impinj && Settings.SearchMode is { } mode ? new[] { LlrpEncoder.ImpinjSearchMode(mode) } : [];
         var configurations = antennas.Select(a => new AntennaConfiguration(
             a,
             null,
             powerIndex is { } p ? new RfTransmitter(1, 0, p) : null,
-            new C1G2InventoryCommand(false, null, new C1G2SingulationControl(_settings.Session, _settings.TagPopulation, 0), custom),
+            new C1G2InventoryCommand(false, null, new C1G2SingulationControl(Settings.Session, Settings.TagPopulation, 0), custom),
             [])).ToArray();
 
-        var periodic = _settings.ReportInterval is { } interval;
-        var periodMs = periodic ? (uint)_settings.ReportInterval!.Value.TotalMilliseconds : 0;
+        var periodic = Settings.ReportInterval is { } interval;
+        var periodMs = periodic ? (uint)Settings.ReportInterval!.Value.TotalMilliseconds : 0;
         return new ROSpec
         {
             ROSpecId = ROSpecId,
@@ -154,7 +154,7 @@ public sealed partial class LlrpReaderDriver
     {
         while (true)
         {
-            var message = await ReadAsync(link, _settings.ResponseTimeout, $"waiting for {responseType}", cancellationToken);
+            var message = await ReadAsync(link, Settings.ResponseTimeout, $"waiting for {responseType}", cancellationToken);
             if (message.Header.MessageId == id && message.Header.Type == responseType)
             {
                 return message;

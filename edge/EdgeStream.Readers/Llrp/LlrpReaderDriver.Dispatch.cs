@@ -41,11 +41,11 @@ public sealed partial class LlrpReaderDriver
             case LlrpMessageType.ErrorMessage:
                 var status = TryStatus(message);
                 var text = $"LLRP reader {_host}:{_port} reported an error for message {message.Header.MessageId}: {status}";
-                _logger.LogWarning("Reader {Reader}: {Text}", ReaderId, text);
+                Logger.LogWarning("Reader {Reader}: {Text}", ReaderId, text);
                 link.Sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Error, text, EventTimes.NowUs()));
                 break;
             default:
-                _logger.LogDebug("Reader {Reader}: ignoring {Type} (id {Id}).", ReaderId, message.Header.Type, message.Header.MessageId);
+                Logger.LogDebug("Reader {Reader}: ignoring {Type} (id {Id}).", ReaderId, message.Header.Type, message.Header.MessageId);
                 break;
         }
     }
@@ -108,10 +108,9 @@ public sealed partial class LlrpReaderDriver
 
     private void Reject(Link link, string what, LlrpFormatException ex)
     {
-        Counters.Rejected();
         var text = $"Malformed {what} from {_host}:{_port} discarded: {ex.Message}";
-        _logger.LogWarning("Reader {Reader}: {Text}", ReaderId, text);
-        link.Sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, text, EventTimes.NowUs()));
+        Logger.LogWarning("Reader {Reader}: {Text}", ReaderId, text);
+        RaiseRejected(link.Sink, text);
     }
 
     private void Surface(Link link, ReaderEventNotificationData data)
@@ -119,7 +118,7 @@ public sealed partial class LlrpReaderDriver
         var at = data.UtcTimestamp is { } utc ? (long)utc : EventTimes.NowUs();
         void Note(string text)
         {
-            _logger.LogInformation("Reader {Reader}: {Text}", ReaderId, text);
+            Logger.LogInformation("Reader {Reader}: {Text}", ReaderId, text);
             link.Sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.Notification, text, at));
         }
 

@@ -14,59 +14,41 @@ namespace EdgeStream.Readers.Llrp;
 /// keepalives and surfaces reader events. Silence past the keepalive deadline, a broken stream or a
 /// refused step drops the connection and the driver reconnects with backoff, configuring again.
 /// </summary>
-public sealed partial class LlrpReaderDriver : IReaderDriver
+public sealed partial class LlrpReaderDriver : ReaderDriverBase
 {
     /// <summary>The ROSpec id the driver owns on the reader.</summary>
     public const uint ROSpecId = 1;
 
     private readonly string _host;
     private readonly int _port;
-    private readonly ReaderSettings _settings;
-    private readonly ILogger _logger;
     private readonly LlrpWriter _writer = new(1024);
     private TagRead[] _batch = new TagRead[64];
     private uint _nextMessageId = 1;
 
     /// <summary>Creates a driver; nothing connects until <see cref="RunAsync"/>.</summary>
     public LlrpReaderDriver(string host, int port, string readerId, ReaderSettings settings, ILogger<LlrpReaderDriver> logger)
+        : base(readerId, settings, logger)
     {
         _host = host;
         _port = port;
-        ReaderId = readerId;
-        _settings = settings.Validate();
-        _logger = logger;
-        Counters = new ReaderCounters(readerId);
     }
-
-    /// <inheritdoc/>
-    public string ReaderId { get; }
-
-    /// <summary>Counters for this reader.</summary>
-    public ReaderCounters Counters { get; }
 
     /// <summary>The capabilities the reader reported on the last connection.</summary>
     public ReaderCapabilities? Capabilities { get; private set; }
 
-    /// <inheritdoc/>
-    public Task RunAsync(IReadSink sink, CancellationToken cancellationToken) =>
-        Reconnect.RunAsync(ReaderId, _settings, sink, Counters, _logger, (state, ct) => SessionAsync(sink, state, ct), cancellationToken);
-
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync() => default;
-
-    private async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken cancellationToken)
+    private protected override async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken cancellationToken)
     {
         using var client = new TcpClient { NoDelay = true };
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            connectTimeout.CancelAfter(_settings.ConnectTimeout);
+            connectTimeout.CancelAfter(Settings.ConnectTimeout);
             try
             {
                 await client.ConnectAsync(_host, _port, connectTimeout.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new ReaderLinkException($"Cannot reach LLRP reader {_host}:{_port}: no answer within {_settings.ConnectTimeout.TotalSeconds:0.#} s.");
+                throw new ReaderLinkException($"Cannot reach LLRP reader {_host}:{_port}: no answer within {Settings.ConnectTimeout.TotalSeconds:0.#} s.");
             }
             catch (SocketException ex)
             {
@@ -80,10 +62,10 @@ public sealed partial class LlrpReaderDriver : IReaderDriver
         try
         {
             await ConfigureAsync(link, cancellationToken);
-            _logger.LogInformation("Reader {Reader}: connected to {Host}:{Port} and configured.", ReaderId, _host, _port);
+            Logger.LogInformation("Reader {Reader}: connected to {Host}:{Port} and configured.", ReaderId, _host, _port);
             state.ReportConnected($"Connected to LLRP reader {_host}:{_port}.");
 
-            var deadline = _settings.DeadLinkDeadline;
+            var deadline = Settings.DeadLinkDeadline;
             while (true)
             {
                 using var message = await ReadAsync(link, deadline, "keepalive deadline", cancellationToken);
@@ -123,7 +105,7 @@ public sealed partial class LlrpReaderDriver : IReaderDriver
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or LlrpFormatException or SocketException or ObjectDisposedException)
         {
-            _logger.LogDebug("Reader {Reader}: close was not acknowledged ({Message}).", ReaderId, ex.Message);
+            Logger.LogDebug("Reader {Reader}: close was not acknowledged ({Message}).", ReaderId, ex.Message);
         }
     }
 
@@ -142,8 +124,7 @@ public sealed partial class LlrpReaderDriver : IReaderDriver
         }
         catch (LlrpFormatException ex)
         {
-            Counters.Rejected();
-            link.Sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, ex.Message, EventTimes.NowUs()));
+            RaiseRejected(link.Sink, ex.Message);
             throw new ReaderLinkException($"LLRP stream from {_host}:{_port} is not valid LLRP, reconnecting: {ex.Message}", ex);
         }
 

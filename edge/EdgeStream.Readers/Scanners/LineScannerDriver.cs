@@ -14,69 +14,40 @@ namespace EdgeStream.Readers.Scanners;
 /// counted. Scanners are silent for hours, so there is no read deadline; a device that disappears is
 /// reopened with backoff.
 /// </summary>
-public sealed class LineScannerDriver : IReaderDriver
+public sealed class LineScannerDriver : SerialReaderDriver
 {
     /// <summary>The longest line accepted; longer ones are discarded up to their end.</summary>
     public const int MaxLineLength = 256;
 
-    private readonly ISerialLink _link;
-    private readonly ReaderSettings _settings;
-    private readonly ILogger _logger;
     private readonly List<TagRead> _pending = [];
 
     /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
     public LineScannerDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<LineScannerDriver> logger)
+        : base(link, readerId, settings, logger, "Scanner", pipeBufferSize: -1)
     {
-        _link = link;
-        ReaderId = readerId;
-        _settings = settings.Validate();
-        _logger = logger;
-        Counters = new ReaderCounters(readerId);
     }
 
-    /// <inheritdoc/>
-    public string ReaderId { get; }
-
-    /// <summary>Counters for this scanner.</summary>
-    public ReaderCounters Counters { get; }
-
-    /// <inheritdoc/>
-    public Task RunAsync(IReadSink sink, CancellationToken cancellationToken) =>
-        Reconnect.RunAsync(ReaderId, _settings, sink, Counters, _logger, (state, ct) => SessionAsync(sink, state, ct), cancellationToken);
-
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync() => default;
-
-    private async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
     {
-        await using var stream = _link.Open();
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
-        state.ReportConnected($"Scanner on {_link.Name} is open.");
+        state.ReportConnected($"Scanner on {Link.Name} is open.");
         var discarding = false;
-        try
+        while (true)
         {
-            while (true)
+            var result = await reader.ReadAsync(ct);
+            var buffer = result.Buffer;
+            _pending.Clear();
+            buffer = SplitLines(buffer, sink, ref discarding);
+            if (_pending.Count > 0)
             {
-                var result = await reader.ReadAsync(ct);
-                var buffer = result.Buffer;
-                _pending.Clear();
-                buffer = SplitLines(buffer, sink, ref discarding);
-                if (_pending.Count > 0)
-                {
-                    await sink.WriteAsync(_pending.ToArray(), ct);
-                    Counters.AddReads(_pending.Count);
-                }
-
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
-                {
-                    throw new ReaderLinkException($"Scanner device {_link.Name} closed.");
-                }
+                await sink.WriteAsync(_pending.ToArray(), ct);
+                Counters.AddReads(_pending.Count);
             }
-        }
-        finally
-        {
-            await reader.CompleteAsync();
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted)
+            {
+                throw DeviceClosed();
+            }
         }
     }
 
@@ -148,14 +119,13 @@ public sealed class LineScannerDriver : IReaderDriver
             EventTimeUs = EventTimes.NowUs(),
             Source = SourceKind.Scanner,
             SeenCount = 1,
-            OperatorId = _settings.OperatorId,
+            OperatorId = Settings.OperatorId,
         });
     }
 
     private void Reject(IReadSink sink, string text)
     {
-        Counters.Rejected();
-        _logger.LogWarning("Scanner {Reader}: {Text}", ReaderId, text);
-        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, text, EventTimes.NowUs()));
+        Logger.LogWarning("Scanner {Reader}: {Text}", ReaderId, text);
+        RaiseRejected(sink, text);
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using EdgeStream.Contracts;
 using EdgeStream.SerialProtocols.Chafon;
@@ -11,11 +12,8 @@ namespace EdgeStream.Readers.Serial;
 /// this protocol). Frames failing their CRC are counted and skipped; a silent line is declared dead
 /// and reopened with backoff.
 /// </summary>
-public sealed class Cf5102ReaderDriver : IReaderDriver
+public sealed class Cf5102ReaderDriver : FramedSerialReaderDriver
 {
-    private readonly ISerialLink _link;
-    private readonly ReaderSettings _settings;
-    private readonly ILogger _logger;
     private readonly byte[] _frame = new byte[Cf5102Codec.MaxFrameLength];
     private readonly Epc[] _epcs = new Epc[256];
     private readonly TagRead[] _batch = new TagRead[256];
@@ -23,44 +21,18 @@ public sealed class Cf5102ReaderDriver : IReaderDriver
 
     /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
     public Cf5102ReaderDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<Cf5102ReaderDriver> logger)
+        : base(link, readerId, settings, logger, "CF-RU5102", pipeBufferSize: 1024, $"CF-RU5102 reader on {link.Name} sent no answer")
     {
-        _link = link;
-        ReaderId = readerId;
-        _settings = settings.Validate();
-        _logger = logger;
-        Counters = new ReaderCounters(readerId);
     }
 
-    /// <inheritdoc/>
-    public string ReaderId { get; }
-
-    /// <summary>Counters for this reader.</summary>
-    public ReaderCounters Counters { get; }
-
-    /// <inheritdoc/>
-    public Task RunAsync(IReadSink sink, CancellationToken cancellationToken) =>
-        Reconnect.RunAsync(ReaderId, _settings, sink, Counters, _logger, (state, ct) => SessionAsync(sink, state, ct), cancellationToken);
-
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync() => default;
-
-    private async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
     {
-        await using var stream = _link.Open();
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1024, leaveOpen: true));
-        var poll = Cf5102Codec.Command(_settings.SerialAddress, Cf5102Command.Inventory);
-        try
+        var poll = Cf5102Codec.Command(Settings.SerialAddress, Cf5102Command.Inventory);
+        while (true)
         {
-            while (true)
-            {
-                await stream.WriteAsync(poll, ct);
-                await PollAsync(reader, sink, ct);
-                state.ReportConnected($"CF-RU5102 reader on {_link.Name} answers inventory polls.");
-            }
-        }
-        finally
-        {
-            await reader.CompleteAsync();
+            await stream.WriteAsync(poll, ct);
+            await PollAsync(reader, sink, ct);
+            state.ReportConnected($"CF-RU5102 reader on {Link.Name} answers inventory polls.");
         }
     }
 
@@ -89,7 +61,7 @@ public sealed class Cf5102ReaderDriver : IReaderDriver
 
             if (!Cf5102Codec.TryReadInventory(frame, _epcs, out var count))
             {
-                Reject(sink, "CF-RU5102 inventory answer whose EPC counts disagree with its length discarded.");
+                RaiseRejected(sink, "CF-RU5102 inventory answer whose EPC counts disagree with its length discarded.");
             }
             else if (count > 0)
             {
@@ -119,46 +91,15 @@ public sealed class Cf5102ReaderDriver : IReaderDriver
         }
     }
 
-    private async ValueTask<int> NextFrameAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    private protected override bool TryReadFrame(ref ReadOnlySequence<byte> buffer, IReadSink sink, out int length)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_settings.SerialReadTimeout);
-        while (true)
+        var before = _rejected;
+        var found = Cf5102Codec.TryReadFrame(ref buffer, _frame, out length, ref _rejected, Cf5102Command.Inventory);
+        if (_rejected != before)
         {
-            ReadResult result;
-            try
-            {
-                result = await reader.ReadAsync(timeout.Token);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new ReaderLinkException($"CF-RU5102 reader on {_link.Name} sent no answer for {_settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
-            }
-
-            var buffer = result.Buffer;
-            var before = _rejected;
-            var found = Cf5102Codec.TryReadFrame(ref buffer, _frame, out var length, ref _rejected, Cf5102Command.Inventory);
-            reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
-            if (_rejected != before)
-            {
-                Reject(sink, $"{_rejected - before} byte(s) that were not a valid CF-RU5102 frame discarded.");
-            }
-
-            if (found)
-            {
-                return length;
-            }
-
-            if (result.IsCompleted)
-            {
-                throw new ReaderLinkException($"CF-RU5102 device {_link.Name} closed.");
-            }
+            RaiseRejected(sink, $"{_rejected - before} byte(s) that were not a valid CF-RU5102 frame discarded.");
         }
-    }
 
-    private void Reject(IReadSink sink, string text)
-    {
-        Counters.Rejected();
-        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, text, EventTimes.NowUs()));
+        return found;
     }
 }

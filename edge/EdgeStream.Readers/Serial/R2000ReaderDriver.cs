@@ -12,86 +12,57 @@ namespace EdgeStream.Readers.Serial;
 /// (0x8A) over them. Noise and corrupted frames are counted and never become reads; a line silent
 /// past the read timeout is declared dead and reopened with backoff.
 /// </summary>
-public sealed class R2000ReaderDriver : IReaderDriver
+public sealed class R2000ReaderDriver : FramedSerialReaderDriver
 {
-    private readonly ISerialLink _link;
-    private readonly ReaderSettings _settings;
-    private readonly ILogger _logger;
     private readonly byte[] _frame = new byte[R2000Codec.MaxFrameLength];
     private TagRead[] _batch = new TagRead[64];
     private R2000StreamStats _stats;
 
     /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
     public R2000ReaderDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<R2000ReaderDriver> logger)
+        : base(link, readerId, settings, logger, "R2000", pipeBufferSize: 4096, $"R2000 module on {link.Name} sent no frame")
     {
-        _link = link;
-        ReaderId = readerId;
-        _settings = settings.Validate();
-        _logger = logger;
-        Counters = new ReaderCounters(readerId);
-        if (_settings.Antennas.Any(a => a > 4))
+        if (Settings.Antennas.Any(a => a > 4))
         {
-            throw new ArgumentException($"Reader setting 'antennas' = '{string.Join(',', _settings.Antennas)}' is invalid: an R2000 module has antennas 1..4.");
+            throw new ArgumentException($"Reader setting 'antennas' = '{string.Join(',', Settings.Antennas)}' is invalid: an R2000 module has antennas 1..4.");
         }
     }
-
-    /// <inheritdoc/>
-    public string ReaderId { get; }
-
-    /// <summary>Counters for this reader.</summary>
-    public ReaderCounters Counters { get; }
 
     /// <summary>Bytes of line noise seen (outside any frame).</summary>
     public long NoiseBytes => Interlocked.Read(ref _stats.NoiseBytes);
 
-    /// <inheritdoc/>
-    public Task RunAsync(IReadSink sink, CancellationToken cancellationToken) =>
-        Reconnect.RunAsync(ReaderId, _settings, sink, Counters, _logger, (state, ct) => SessionAsync(sink, state, ct), cancellationToken);
-
-    /// <inheritdoc/>
-    public ValueTask DisposeAsync() => default;
-
-    private async Task SessionAsync(IReadSink sink, SessionState state, CancellationToken ct)
+    private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
     {
-        await using var stream = _link.Open();
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, leaveOpen: true));
-        try
+        var address = Settings.SerialAddress;
+        var antennas = Settings.Antennas.Count == 0 ? [(ushort)1] : Settings.Antennas.ToArray();
+        byte[] inventory;
+        if (antennas.Length == 1)
         {
-            var address = _settings.SerialAddress;
-            var antennas = _settings.Antennas.Count == 0 ? [(ushort)1] : _settings.Antennas.ToArray();
-            byte[] inventory;
-            if (antennas.Length == 1)
-            {
-                await stream.WriteAsync(R2000Codec.Frame(address, R2000Command.SetWorkAntenna, (byte)(antennas[0] - 1)), ct);
-                await ExpectAcknowledgementAsync(reader, sink, ct);
-                inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, _settings.InventoryRepeat);
-            }
-            else
-            {
-                // Four (antenna, stay) pairs; an antenna number above 3 switches that slot off.
-                var data = new byte[10];
-                for (var slot = 0; slot < 4; slot++)
-                {
-                    var on = antennas.Contains((ushort)(slot + 1));
-                    data[slot * 2] = on ? (byte)slot : (byte)0xFF;
-                    data[(slot * 2) + 1] = 1;
-                }
-
-                data[8] = 0;
-                data[9] = _settings.InventoryRepeat;
-                inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
-            }
-
-            while (true)
-            {
-                await stream.WriteAsync(inventory, ct);
-                await RoundAsync(reader, sink, ct);
-                state.ReportConnected($"R2000 module on {_link.Name} is inventorying antennas {string.Join(',', antennas)}.");
-            }
+            await stream.WriteAsync(R2000Codec.Frame(address, R2000Command.SetWorkAntenna, (byte)(antennas[0] - 1)), ct);
+            await ExpectAcknowledgementAsync(reader, sink, ct);
+            inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, Settings.InventoryRepeat);
         }
-        finally
+        else
         {
-            await reader.CompleteAsync();
+            // Four (antenna, stay) pairs; an antenna number above 3 switches that slot off.
+            var data = new byte[10];
+            for (var slot = 0; slot < 4; slot++)
+            {
+                var on = antennas.Contains((ushort)(slot + 1));
+                data[slot * 2] = on ? (byte)slot : (byte)0xFF;
+                data[(slot * 2) + 1] = 1;
+            }
+
+            data[8] = 0;
+            data[9] = Settings.InventoryRepeat;
+            inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
+        }
+
+        while (true)
+        {
+            await stream.WriteAsync(inventory, ct);
+            await RoundAsync(reader, sink, ct);
+            state.ReportConnected($"R2000 module on {Link.Name} is inventorying antennas {string.Join(',', antennas)}.");
         }
     }
 
@@ -111,7 +82,7 @@ public sealed class R2000ReaderDriver : IReaderDriver
                 return;
             }
 
-            throw new ReaderLinkException($"R2000 module on {_link.Name} refused the work antenna: error 0x{(frame.Data.IsEmpty ? 0 : frame.Data[0]):X2}.");
+            throw new ReaderLinkException($"R2000 module on {Link.Name} refused the work antenna: error 0x{(frame.Data.IsEmpty ? 0 : frame.Data[0]):X2}.");
         }
     }
 
@@ -127,7 +98,7 @@ public sealed class R2000ReaderDriver : IReaderDriver
             {
                 if (frame.Command is R2000Command.RealTimeInventory or R2000Command.FastSwitchAntennaInventory)
                 {
-                    Reject(sink, $"R2000 inventory frame with inconsistent content ({length} bytes) discarded.");
+                    RaiseRejected(sink, $"R2000 inventory frame with inconsistent content ({length} bytes) discarded.");
                 }
 
                 continue;
@@ -181,52 +152,21 @@ public sealed class R2000ReaderDriver : IReaderDriver
         }
     }
 
-    private async ValueTask<int> NextFrameAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
+    private protected override bool TryReadFrame(ref ReadOnlySequence<byte> buffer, IReadSink sink, out int length)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_settings.SerialReadTimeout);
-        while (true)
+        var corruptBefore = _stats.CorruptFrames;
+        var noiseBefore = _stats.NoiseBytes;
+        var found = R2000Codec.TryReadFrame(ref buffer, _frame, out length, ref _stats);
+        for (var i = corruptBefore; i < _stats.CorruptFrames; i++)
         {
-            ReadResult result;
-            try
-            {
-                result = await reader.ReadAsync(timeout.Token);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new ReaderLinkException($"R2000 module on {_link.Name} sent no frame for {_settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
-            }
-
-            var buffer = result.Buffer;
-            var corruptBefore = _stats.CorruptFrames;
-            var noiseBefore = _stats.NoiseBytes;
-            var found = R2000Codec.TryReadFrame(ref buffer, _frame, out var length, ref _stats);
-            reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
-            for (var i = corruptBefore; i < _stats.CorruptFrames; i++)
-            {
-                Reject(sink, "R2000 frame with a bad length or checksum discarded.");
-            }
-
-            if (_stats.NoiseBytes != noiseBefore)
-            {
-                _logger.LogDebug("Reader {Reader}: skipped {Bytes} byte(s) of line noise.", ReaderId, _stats.NoiseBytes - noiseBefore);
-            }
-
-            if (found)
-            {
-                return length;
-            }
-
-            if (result.IsCompleted)
-            {
-                throw new ReaderLinkException($"R2000 device {_link.Name} closed.");
-            }
+            RaiseRejected(sink, "R2000 frame with a bad length or checksum discarded.");
         }
-    }
 
-    private void Reject(IReadSink sink, string text)
-    {
-        Counters.Rejected();
-        sink.OnEvent(new ReaderEvent(ReaderId, ReaderEventKind.FrameRejected, text, EventTimes.NowUs()));
+        if (_stats.NoiseBytes != noiseBefore)
+        {
+            Logger.LogDebug("Reader {Reader}: skipped {Bytes} byte(s) of line noise.", ReaderId, _stats.NoiseBytes - noiseBefore);
+        }
+
+        return found;
     }
 }

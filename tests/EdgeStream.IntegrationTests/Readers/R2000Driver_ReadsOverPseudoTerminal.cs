@@ -18,6 +18,10 @@ public sealed class R2000Driver_ReadsOverPseudoTerminal
           { "epc": "E28011902000050A1B2C0003", "sightings": [ { "antenna": 3, "fromMs": 0, "toMs": 1000 } ] } ] }
         """);
 
+    /// <summary>A module serving <see cref="TwoAntennas"/> in a loop with the given faults (emulator syntax, e.g. "stall-after=3"); not started.</summary>
+    internal static R2000Emulator LoopingWithFaults(params string[] faults) =>
+        new(new R2000EmulatorOptions { Scenario = TwoAntennas, Loop = true, Faults = R2000Faults.Parse(faults) });
+
     [Theory]
     [InlineData("antennas=1", new ushort[] { 1 })]
     [InlineData("antennas=1,3", new ushort[] { 1, 3 })]

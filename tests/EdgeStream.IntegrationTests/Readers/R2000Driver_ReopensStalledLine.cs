@@ -1,4 +1,3 @@
-using EdgeStream.Emulators;
 using EdgeStream.Readers;
 using EdgeStream.Readers.Serial;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,12 +11,7 @@ public sealed class R2000Driver_ReopensStalledLine
     [Fact]
     public async Task Silent_module_is_declared_dead_and_reading_resumes()
     {
-        await using var emulator = new R2000Emulator(new R2000EmulatorOptions
-        {
-            Scenario = R2000Driver_ReadsOverPseudoTerminal.TwoAntennas,
-            Loop = true,
-            Faults = R2000Faults.Parse(["stall-after=3", "stall-ms=3000"]),
-        });
+        await using var emulator = R2000Driver_ReadsOverPseudoTerminal.LoopingWithFaults("stall-after=3", "stall-ms=3000");
         await emulator.StartAsync();
         await using var driver = (R2000ReaderDriver)ReaderDrivers.Create(
             $"serial://{emulator.DevicePath}?protocol=r2000&antennas=1&read-timeout-ms=1000&backoff-min-ms=50&backoff-max-ms=500", "module-1", NullLoggerFactory.Instance);

@@ -1,4 +1,3 @@
-using EdgeStream.Emulators;
 using EdgeStream.Readers;
 using EdgeStream.Readers.Serial;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,12 +11,7 @@ public sealed class R2000Driver_ResynchronisesAfterNoiseAndCorruption
     [Fact]
     public async Task Noise_and_bad_checksums_are_counted_and_not_emitted()
     {
-        await using var emulator = new R2000Emulator(new R2000EmulatorOptions
-        {
-            Scenario = R2000Driver_ReadsOverPseudoTerminal.TwoAntennas,
-            Loop = true,
-            Faults = R2000Faults.Parse(["noise-every=2", "corrupt-every=3"]),
-        });
+        await using var emulator = R2000Driver_ReadsOverPseudoTerminal.LoopingWithFaults("noise-every=2", "corrupt-every=3");
         await emulator.StartAsync();
         await using var driver = (R2000ReaderDriver)ReaderDrivers.Create($"serial://{emulator.DevicePath}?protocol=r2000&antennas=1,3", "module-1", NullLoggerFactory.Instance);
         var sink = new TestSink();
