@@ -83,9 +83,45 @@ public sealed class EngineSuite : IBenchmarkSuite
 
             return events.Length;
         }, dur);
+
+        // Floor: the same work hand-written for this one job (EngineFloor), fed the same way; first checked
+        // to emit exactly the engine's outputs over one pass of the events.
+        CheckFloorEmitsTheEngineOutputs(events);
+        double FloorRate(FloorPart omit)
+        {
+            var floor = new EngineFloor(Bound, sources: 8, emit: static (_, _, _) => { }, omit);
+            var floorBatch = new BenchEvent[engineOptions.ReadBatchSize];
+            var floorShift = 0L;
+            return Measure.Throughput(() =>
+            {
+                for (var i = 0; i < events.Length; i += floorBatch.Length)
+                {
+                    var n = Math.Min(floorBatch.Length, events.Length - i);
+                    for (var j = 0; j < n; j++)
+                    {
+                        var e = events[i + j];
+                        floorBatch[j] = new BenchEvent(e.Key, e.Source, e.Time + floorShift, e.Seq);
+                    }
+
+                    floor.Process(floorBatch.AsSpan(0, n));
+                }
+
+                floorShift += span;
+                return events.Length;
+            }, dur);
+        }
+
+        var floorRate = FloorRate(FloorPart.None);
+        var floorNoReorder = FloorRate(FloorPart.Reorder);
+        var floorNoState = FloorRate(FloorPart.State);
+
         yield return new Figure("engine.events_per_s", engine, "events/s");
         yield return new Figure("engine.baseline.events_per_s", baseline, "events/s");
         yield return new Figure("engine.ratio_to_baseline", engine / baseline, "ratio");
+        yield return new Figure("engine.floor.events_per_s", floorRate, "events/s");
+        yield return new Figure("engine.floor.ratio_to_baseline", floorRate / baseline, "ratio");
+        yield return new Figure("engine.floor.without_reorder.events_per_s", floorNoReorder, "events/s");
+        yield return new Figure("engine.floor.without_state.events_per_s", floorNoState, "events/s");
 
         if (Selected("e2e"))
         {
@@ -121,6 +157,40 @@ public sealed class EngineSuite : IBenchmarkSuite
             yield return new Figure("engine.checkpoint_pause_ms", pauseMs, "ms");
             yield return new Figure("engine.recovery_s", recoveryS, "s");
             yield return new Figure("engine.bytes_per_key", bytesPerKey, "bytes");
+        }
+    }
+
+    /// <summary>
+    /// The floor loop must do the engine's work, not less: over one pass of the events and the end of input,
+    /// both emit the same outputs (key, window end, count), compared as an order-independent digest.
+    /// </summary>
+    private static void CheckFloorEmitsTheEngineOutputs(BenchEvent[] events)
+    {
+        var engineSink = new DigestSink();
+        var options = new EngineOptions { OutOfOrdernessUs = Bound, AllowedLatenessUs = 0, KeyGroupCount = 128 };
+        var task = NewTask(options, engineSink);
+        for (var i = 0; i < events.Length; i += options.ReadBatchSize)
+        {
+            task.ProcessEvents(events.AsSpan(i, Math.Min(options.ReadBatchSize, events.Length - i)), i);
+        }
+
+        task.EndOfInput();
+        long floorCount = 0;
+        ulong floorDigest = 0;
+        var floor = new EngineFloor(Bound, sources: 8, emit: (key, time, count) =>
+        {
+            floorCount++;
+            floorDigest += DigestSink.Of(key, time, count);
+        });
+        for (var i = 0; i < events.Length; i += options.ReadBatchSize)
+        {
+            floor.Process(events.AsSpan(i, Math.Min(options.ReadBatchSize, events.Length - i)));
+        }
+
+        floor.Flush();
+        if (floorCount != engineSink.Count || floorDigest != engineSink.Digest || floorCount == 0)
+        {
+            throw new InvalidOperationException($"the floor loop does not do the engine's work: {floorCount} outputs against the engine's {engineSink.Count}, digests {floorDigest:x} and {engineSink.Digest:x}");
         }
     }
 
@@ -701,6 +771,24 @@ public sealed class EngineSuite : IBenchmarkSuite
                 SinceRelease.Add(now - _stamps[i]);
             }
         }
+    }
+
+    private sealed class DigestSink : IOutputSink<ulong, long>
+    {
+        public long Count { get; private set; }
+
+        public ulong Digest { get; private set; }
+
+        public static ulong Of(ulong key, long time, long value) =>
+            StableHash.Mix(key ^ StableHash.Mix((ulong)time ^ StableHash.Mix((ulong)value)));
+
+        public void Write(in Output<ulong, long> output)
+        {
+            Count++;
+            Digest += Of(output.Key, output.Timestamp, output.Value);
+        }
+
+        public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
     private sealed class CountingSink : IOutputSink<ulong, long>
