@@ -28,6 +28,7 @@ internal sealed class EngineFloor
     private readonly long _bound;
     private readonly long[] _sourceMax;
     private readonly Bucket[] _ring = new Bucket[Ring];
+    private readonly Stack<EngineSuite.BenchEvent[]> _spare = new();
     private readonly Dictionary<long, List<int>> _timers = [];
     private readonly PriorityQueue<long, long> _timerTimes = new();
     private readonly Action<ulong, long, long> _emit;
@@ -122,6 +123,7 @@ internal sealed class EngineFloor
             if (b.Count == 0)
             {
                 b.Id = id;
+                b.Events ??= _spare.Count > 0 ? _spare.Pop() : new EngineSuite.BenchEvent[2048];
             }
             else if (b.Id != id)
             {
@@ -159,6 +161,10 @@ internal sealed class EngineFloor
         {
             n = Sort(b, n, id << Shift);
             b.Count = 0;
+
+            // The array goes back to the top of a stack, so the next bucket opened writes to memory still in cache.
+            _spare.Push(b.Events!);
+            b.Events = null;
             if ((_omit & FloorPart.State) == 0)
             {
                 Apply(n);
@@ -179,7 +185,7 @@ internal sealed class EngineFloor
 
         var counts = _counts;
         Array.Clear(counts);
-        var events = b.Events.AsSpan(0, n);
+        var events = b.Events!.AsSpan(0, n);
         foreach (ref readonly var e in events)
         {
             counts[(int)(e.Time - start) + 1]++;
@@ -397,12 +403,12 @@ internal sealed class EngineFloor
     {
         public long Id;
         public int Count;
-        public EngineSuite.BenchEvent[] Events = new EngineSuite.BenchEvent[2048];
+        public EngineSuite.BenchEvent[]? Events;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Append(in EngineSuite.BenchEvent e)
         {
-            if (Count == Events.Length)
+            if (Count == Events!.Length)
             {
                 Array.Resize(ref Events, Events.Length * 2);
             }
