@@ -25,7 +25,11 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
     private readonly ConcurrentQueue<Run> _free = new();
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
+    // Per partition: the epoch a record must carry to be returned (moved by seeks and revocations), and the
+    // epoch the fetch thread stamps on what it takes (moved there, once a seek is made or a partition revoked).
     private readonly int[] _epochs;
+    private readonly int[] _stamps;
+    private readonly ConcurrentQueue<(int Partition, long Offset, int Epoch)> _seeks = new();
     private readonly Lock _assignmentLock = new();
     private readonly List<LogRecord> _batch = [];
     private Run? _current;
@@ -38,6 +42,7 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
         _log = log;
         _options = options;
         _epochs = new int[log.PartitionCount];
+        _stamps = new int[log.PartitionCount];
         var config = (ConsumerConfig)log.ClientConfig(new ConsumerConfig
         {
             GroupId = options.GroupId,
@@ -164,6 +169,13 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
         return _batch;
     }
 
+    /// <remarks>
+    /// Records fetched before the seek must not be returned after it. The partition's epoch moves here, at
+    /// once, so that nothing already handed over under the old epoch is returned; the seek itself is made on
+    /// the fetch thread, between two <c>Consume</c> calls, which only then stamps records with the new epoch.
+    /// (Seeking from this thread while the fetch thread held a record taken before the seek let that record
+    /// be stamped with the new epoch and returned.)
+    /// </remarks>
     public void Seek(int partition, long offset)
     {
         if (!Assignment.Contains(partition))
@@ -171,8 +183,8 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
             throw new InvalidOperationException($"Partition {partition} is not assigned to this member of group '{GroupId}'.");
         }
 
-        Interlocked.Increment(ref _epochs[partition]);
-        _consumer.Seek(new TopicPartitionOffset(_log.Name, partition, offset));
+        var epoch = Interlocked.Increment(ref _epochs[partition]);
+        _seeks.Enqueue((partition, offset, epoch));
     }
 
     public Task CommitAsync(IReadOnlyList<LogPosition> nextOffsets, CancellationToken cancellationToken = default) => Task.Run(() =>
@@ -218,6 +230,7 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
         {
             while (!_stop.IsCancellationRequested)
             {
+                ApplySeeks();
                 var result = Next(TimeSpan.FromMilliseconds(100));
                 if (result is null)
                 {
@@ -226,10 +239,10 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
 
                 // Then whatever librdkafka has already fetched, without waiting, up to a run.
                 var run = _free.TryDequeue(out var free) ? free : new Run();
-                run.Add(result, Volatile.Read(ref _epochs[result.Partition.Value]));
-                while (run.Count < FetchRun && Next(TimeSpan.Zero) is { } more)
+                run.Add(result, _stamps[result.Partition.Value]);
+                while (run.Count < FetchRun && _seeks.IsEmpty && Next(TimeSpan.Zero) is { } more)
                 {
-                    run.Add(more, Volatile.Read(ref _epochs[more.Partition.Value]));
+                    run.Add(more, _stamps[more.Partition.Value]);
                 }
 
                 while (!_fetched.Writer.TryWrite(run))
@@ -257,6 +270,25 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
         catch (Exception ex)
         {
             _failure = ex;
+        }
+    }
+
+    /// <summary>Makes the seeks asked for since the last call; records taken from now on carry their new epochs.</summary>
+    private void ApplySeeks()
+    {
+        while (_seeks.TryDequeue(out var seek))
+        {
+            try
+            {
+                _consumer.Seek(new TopicPartitionOffset(_log.Name, seek.Partition, seek.Offset));
+            }
+            catch (KafkaException ex) when (!ex.Error.IsFatal)
+            {
+                // Revoked in the meantime: the new owner starts from the committed offset.
+            }
+
+            // A revocation since the seek was asked for has moved the epoch further: keep the newer one.
+            _stamps[seek.Partition] = Math.Max(_stamps[seek.Partition], seek.Epoch);
         }
     }
 
@@ -300,7 +332,8 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
         var removed = partitions.Where(p => p.Topic == _log.Name).Select(p => p.Partition.Value).ToList();
         foreach (var p in removed)
         {
-            Interlocked.Increment(ref _epochs[p]);
+            // On the fetch thread (rebalance callbacks run inside Consume): records taken after this carry the new epoch.
+            _stamps[p] = Interlocked.Increment(ref _epochs[p]);
         }
 
         lock (_assignmentLock)
