@@ -26,7 +26,7 @@ internal sealed class ReorderBuffer<TEvent>
     private const int RingSize = 128;
     private readonly SameTimeComparer<TEvent> _compare;
     private readonly int _shift;
-    private readonly Dictionary<long, Bucket> _byId = [];
+    private readonly CalendarBuckets<Bucket> _buckets = new();
 
     // Direct-mapped cache of buckets by id: arrivals shuffled within the bound land in a few dozen
     // neighbouring buckets in turn, and a dictionary lookup per event is a large part of inserting.
@@ -34,9 +34,6 @@ internal sealed class ReorderBuffer<TEvent>
     private long[] _scratchTimes = [];
     private TEvent[] _scratchEvents = [];
     private int[] _counts = [];
-    private readonly PriorityQueue<Bucket, long> _waiting = new();
-    private readonly BucketPool<Bucket> _pool = new();
-    private Bucket? _current;
     private long _duplicates;
 
     /// <param name="compare">Tie-break for equal times.</param>
@@ -58,7 +55,8 @@ internal sealed class ReorderBuffer<TEvent>
         get
         {
             EnsureCurrent();
-            return _current!.Times[_current.Head];
+            var b = _buckets.Current!;
+            return b.Times[b.Head];
         }
     }
 
@@ -77,22 +75,13 @@ internal sealed class ReorderBuffer<TEvent>
         var b = _ring[id & (RingSize - 1)];
         if (b is null || b.Id != id)
         {
-            b = Find(id);
+            b = _buckets.Find(id);
         }
 
         if (b is null)
         {
-            b = Rent(id);
-            _byId.Add(id, b);
+            b = _buckets.Open(id);
             _ring[id & (RingSize - 1)] = b;
-            if (_current is { } cur && id < cur.Id)
-            {
-                // An event earlier than the bucket being released: that bucket waits again, still sorted.
-                _waiting.Enqueue(cur, cur.Id);
-                _current = null;
-            }
-
-            _waiting.Enqueue(b, id);
         }
 
         if (b.Sorted)
@@ -119,7 +108,7 @@ internal sealed class ReorderBuffer<TEvent>
         }
 
         EnsureCurrent();
-        var b = _current!;
+        var b = _buckets.Current!;
         times = new ReadOnlySpan<long>(b.Times, b.Head, b.Tail - b.Head);
         events = new ReadOnlySpan<TEvent>(b.Events, b.Head, b.Tail - b.Head);
     }
@@ -127,7 +116,7 @@ internal sealed class ReorderBuffer<TEvent>
     /// <summary>Removes the first <paramref name="n"/> events of the run returned by <see cref="PeekRun"/>.</summary>
     public void Consume(int n)
     {
-        var b = _current!;
+        var b = _buckets.Current!;
         if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
         {
             Array.Clear(b.Events, b.Head, n);
@@ -141,7 +130,7 @@ internal sealed class ReorderBuffer<TEvent>
     public Buffered<TEvent> Pop()
     {
         EnsureCurrent();
-        var b = _current!;
+        var b = _buckets.Current!;
         var item = new Buffered<TEvent> { Time = b.Times[b.Head], Event = b.Events[b.Head] };
         if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
         {
@@ -156,8 +145,8 @@ internal sealed class ReorderBuffer<TEvent>
     /// <summary>Copies the buffered events, earliest first, into <paramref name="target"/> (grown as needed); returns the count.</summary>
     public int CopyTo(ref Buffered<TEvent>[] target)
     {
-        var buckets = new List<Bucket>(_byId.Count);
-        foreach (var b in _byId.Values)
+        var buckets = new List<Bucket>(_buckets.All.Count);
+        foreach (var b in _buckets.All)
         {
             if (!b.Sorted)
             {
@@ -187,38 +176,28 @@ internal sealed class ReorderBuffer<TEvent>
 
     public void Clear()
     {
-        foreach (var b in _byId.Values)
-        {
-            Return(b);
-        }
-
-        _byId.Clear();
-        _waiting.Clear();
-        _current = null;
+        _buckets.Clear();
         Array.Clear(_ring);
         Count = 0;
     }
 
-    private Bucket? Find(long id) => _byId.TryGetValue(id, out var b) ? b : null;
-
     private void EnsureCurrent()
     {
-        while (_current is null || _current.Head == _current.Tail)
+        while (_buckets.Current is not { } current || current.Head == current.Tail)
         {
-            if (_current is { } done)
+            if (_buckets.Current is { } done)
             {
-                _byId.Remove(done.Id);
                 ref var cached = ref _ring[done.Id & (RingSize - 1)];
                 if (cached == done)
                 {
                     cached = null;
                 }
 
-                Return(done);
-                _current = null;
+                _buckets.Release(done);
+                _buckets.Current = null;
             }
 
-            if (!_waiting.TryDequeue(out var next, out _))
+            if (!_buckets.TryDequeueWaiting(out var next))
             {
                 throw new InvalidOperationException("The reorder buffer is empty.");
             }
@@ -228,7 +207,7 @@ internal sealed class ReorderBuffer<TEvent>
                 Sort(next);
             }
 
-            _current = next;
+            _buckets.Current = next;
         }
     }
 
@@ -391,34 +370,18 @@ internal sealed class ReorderBuffer<TEvent>
         return true;
     }
 
-    private Bucket Rent(long id)
+    private sealed class Bucket : CalendarBucket
     {
-        var b = _pool.TryTake(out var spare) ? spare : new Bucket();
-        b.Id = id;
-        b.Head = 0;
-        b.Tail = 0;
-        b.Sorted = false;
-        return b;
-    }
-
-    private void Return(Bucket b)
-    {
-        if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
-        {
-            Array.Clear(b.Events, b.Head, b.Tail - b.Head);
-        }
-
-        _pool.Return(b);
-    }
-
-    private sealed class Bucket
-    {
-        public long Id;
         public long[] Times = new long[16];
         public TEvent[] Events = new TEvent[16];
-        public int Head;
-        public int Tail;
-        public bool Sorted;
+
+        public override void Recycle()
+        {
+            if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
+            {
+                Array.Clear(Events, Head, Tail - Head);
+            }
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Append(long time, in TEvent evt)

@@ -14,12 +14,7 @@ internal sealed class TimerCalendar
 {
     private const int Shift = 12;
     private const int InsertionSortMax = 24;
-    private readonly Dictionary<long, Bucket> _byId = [];
-    private readonly PriorityQueue<Bucket, long> _waiting = new();
-    // A drain can fire many buckets at once (timers at spread-out times), and registrations then need as
-    // many again.
-    private readonly BucketPool<Bucket> _pool = new();
-    private Bucket? _current;
+    private readonly CalendarBuckets<Bucket> _buckets = new();
     private Bucket? _last;
     private TimerEntry[] _scratch = [];
     private int[] _counts = [];
@@ -36,7 +31,7 @@ internal sealed class TimerCalendar
         get
         {
             long n = _scratch.Length;
-            foreach (var b in _byId.Values)
+            foreach (var b in _buckets.All)
             {
                 n += b.Entries.Length;
             }
@@ -49,21 +44,7 @@ internal sealed class TimerCalendar
     public void Add(int slot, ulong keyHash, long time)
     {
         var id = time >> Shift;
-        var b = _last is { } last && last.Id == id ? last : Find(id);
-        if (b is null)
-        {
-            b = Rent(id);
-            _byId.Add(id, b);
-            if (_current is { } cur && id < cur.Id)
-            {
-                // Earlier than the bucket being released: that one waits again, still sorted.
-                _waiting.Enqueue(cur, cur.Id);
-                _current = null;
-            }
-
-            _waiting.Enqueue(b, id);
-        }
-
+        var b = (_last is { } last && last.Id == id ? last : _buckets.Find(id)) ?? _buckets.Open(id);
         _last = b;
         var entry = new TimerEntry { Time = time, KeyHash = keyHash, Slot = slot };
         if (b.Sorted)
@@ -86,7 +67,7 @@ internal sealed class TimerCalendar
     /// <summary>Removes a timer; returns whether it existed. Linear in its bucket (deletion is rare).</summary>
     public bool Remove(int slot, long time)
     {
-        if (Find(time >> Shift) is not { } b)
+        if (_buckets.Find(time >> Shift) is not { } b)
         {
             return false;
         }
@@ -125,7 +106,7 @@ internal sealed class TimerCalendar
     /// </summary>
     public bool TryPeekAhead(int distance, out int slot)
     {
-        if (_current is { Sorted: true } b && b.Head + distance < b.Tail)
+        if (_buckets.Current is { Sorted: true } b && b.Head + distance < b.Tail)
         {
             slot = b.Entries[b.Head + distance].Slot;
             return true;
@@ -139,7 +120,7 @@ internal sealed class TimerCalendar
     public TimerEntry Pop()
     {
         EnsureCurrent();
-        var b = _current!;
+        var b = _buckets.Current!;
         var top = b.Entries[b.Head++];
         Count--;
         if (b.Head < b.Tail)
@@ -163,7 +144,7 @@ internal sealed class TimerCalendar
         }
 
         var n = 0;
-        foreach (var b in _byId.Values)
+        foreach (var b in _buckets.All)
         {
             Array.Copy(b.Entries, b.Head, target, n, b.Tail - b.Head);
             n += b.Tail - b.Head;
@@ -174,20 +155,11 @@ internal sealed class TimerCalendar
 
     public void Clear()
     {
-        foreach (var b in _byId.Values)
-        {
-            Return(b);
-        }
-
-        _byId.Clear();
-        _waiting.Clear();
-        _current = null;
+        _buckets.Clear();
         _last = null;
         Count = 0;
         NextTime = long.MaxValue;
     }
-
-    private Bucket? Find(long id) => _byId.TryGetValue(id, out var b) ? b : null;
 
     private void RefreshNextTime()
     {
@@ -198,7 +170,7 @@ internal sealed class TimerCalendar
         }
 
         EnsureHead();
-        var b = _current ?? _waiting.Peek();
+        var b = _buckets.Current ?? _buckets.PeekWaiting();
         NextTime = b.Sorted ? b.Entries[b.Head].Time : b.MinTime;
     }
 
@@ -207,7 +179,7 @@ internal sealed class TimerCalendar
     {
         while (true)
         {
-            if (_current is { } cur)
+            if (_buckets.Current is { } cur)
             {
                 if (cur.Head < cur.Tail)
                 {
@@ -215,10 +187,10 @@ internal sealed class TimerCalendar
                 }
 
                 Release(cur);
-                _current = null;
+                _buckets.Current = null;
             }
 
-            if (!_waiting.TryPeek(out var next, out _))
+            if (!_buckets.TryPeekWaiting(out var next))
             {
                 return;
             }
@@ -228,7 +200,7 @@ internal sealed class TimerCalendar
                 return;
             }
 
-            _waiting.Dequeue();
+            _buckets.DequeueWaiting();
             Release(next);
         }
     }
@@ -236,27 +208,26 @@ internal sealed class TimerCalendar
     private void EnsureCurrent()
     {
         EnsureHead();
-        if (_current is null)
+        if (_buckets.Current is null)
         {
-            var next = _waiting.Dequeue();
+            var next = _buckets.DequeueWaiting();
             if (!next.Sorted)
             {
                 Sort(next);
             }
 
-            _current = next;
+            _buckets.Current = next;
         }
     }
 
     private void Release(Bucket b)
     {
-        _byId.Remove(b.Id);
         if (_last == b)
         {
             _last = null;
         }
 
-        Return(b);
+        _buckets.Release(b);
     }
 
     private static int SortedPosition(Bucket b, in TimerEntry entry)
@@ -380,27 +351,14 @@ internal sealed class TimerCalendar
         }
     }
 
-    private Bucket Rent(long id)
+    private sealed class Bucket : CalendarBucket
     {
-        var b = _pool.TryTake(out var spare) ? spare : new Bucket();
-        b.Id = id;
-        b.Head = 0;
-        b.Tail = 0;
-        b.Sorted = false;
-        b.MinTime = long.MaxValue;
-        return b;
-    }
-
-    private void Return(Bucket b) => _pool.Return(b);
-
-    private sealed class Bucket
-    {
-        public long Id;
         public TimerEntry[] Entries = new TimerEntry[8];
-        public int Head;
-        public int Tail;
-        public bool Sorted;
+
+        /// <summary>Earliest time in the bucket while it is unsorted.</summary>
         public long MinTime;
+
+        public override void Reset() => MinTime = long.MaxValue;
 
         public void Append(in TimerEntry e)
         {
