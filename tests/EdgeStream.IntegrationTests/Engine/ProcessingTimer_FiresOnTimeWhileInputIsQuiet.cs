@@ -13,15 +13,9 @@ namespace EdgeStream.Tests.Engine;
 public sealed class ProcessingTimer_FiresOnTimeWhileInputIsQuiet : IDisposable
 {
     private const long T0 = 1_764_000_000_000_000;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "engine-ptimer-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("engine-ptimer-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task The_timer_fires_long_before_the_poll_interval_ends()
@@ -37,7 +31,7 @@ public sealed class ProcessingTimer_FiresOnTimeWhileInputIsQuiet : IDisposable
             KeyGroupCount = 16,
         };
         var job = new CountJob { TickAfterUs = 300_000 };
-        await using var runner = new StreamRunner<CountEvent, ulong, CountState, Summary>(job, options, log, sink, new InMemorySideOutput(), new FileCheckpointStore(_dir));
+        await using var runner = new StreamRunner<CountEvent, ulong, CountState, Summary>(job, options, log, sink, new InMemorySideOutput(), new FileCheckpointStore(_dir.Path));
         await runner.AssignAsync([0], CancellationToken.None);
 
         // A negative value asks CountJob for a processing-time tick 0.3 s after the event is processed; the

@@ -13,29 +13,6 @@ using MQTTnet.Server;
 
 namespace EdgeStream.Tests.Ingest;
 
-/// <summary>A temporary folder removed when the test ends.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgestream-ingest-it-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 internal static class Net
 {
     /// <summary>

@@ -19,15 +19,9 @@ public sealed partial class Daemon_BrokerDownForMinutes_ReplaysInOrderWhileLiveF
     private const string Gateway = "gw-outage";
     private const int Rate = 2000;
     private static readonly TimeSpan Outage = TimeSpan.FromMinutes(2);
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "es-outage-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dataDir = new("es-outage-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dataDir))
-        {
-            Directory.Delete(_dataDir, true);
-        }
-    }
+    public void Dispose() => _dataDir.Dispose();
 
     [Fact]
     public async Task Two_minutes_without_a_broker_lose_nothing_and_live_reads_flow_during_the_replay()
@@ -42,7 +36,7 @@ public sealed partial class Daemon_BrokerDownForMinutes_ReplaysInOrderWhileLiveF
             "run", "--gateway-id", Gateway,
             "--reader", $"sim://?rate={Rate}&tags=0&run=1&id=dock-door",
             "--broker", proxy.Uri.ToString(),
-            "--data-dir", _dataDir,
+            "--data-dir", _dataDir.Path,
             "--http", "127.0.0.1:0",
             "--outbox-commit-interval", "50ms",
             "--uplink-retry-min", "100ms",

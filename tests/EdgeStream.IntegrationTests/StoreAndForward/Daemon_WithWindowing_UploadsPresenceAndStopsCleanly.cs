@@ -10,21 +10,14 @@ namespace EdgeStream.Tests.StoreAndForward;
 [Trait("Capability", "StoreAndForward")]
 public sealed class Daemon_WithWindowing_UploadsPresenceAndStopsCleanly : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "es-windowing-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("es-windowing-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Presence_events_arrive_and_a_stop_exits_zero()
     {
-        Directory.CreateDirectory(_dir);
-        var config = Path.Combine(_dir, "edge.json");
+        var config = Path.Combine(_dir.Path, "edge.json");
         await File.WriteAllTextAsync(config, """
             { "windowing": { "Zones": [
                 { "Name": "ward-3", "Kind": "Room", "Antennas": [ { "Reader": "dock-a", "Antenna": 1 }, { "Reader": "dock-a", "Antenna": 3 } ] },
@@ -34,7 +27,7 @@ public sealed class Daemon_WithWindowing_UploadsPresenceAndStopsCleanly : IDispo
         await using var cloud = await BatchCollector.StartAsync(broker.Uri);
         await using var daemon = EdgeDaemonProcess.Start(
             "run", "--config", config, "--gateway-id", "gw-windowing", "--reader", "sim://?rate=500&tags=20&id=dock-a",
-            "--broker", broker.Uri.ToString(), "--data-dir", Path.Combine(_dir, "data"), "--http", "127.0.0.1:0");
+            "--broker", broker.Uri.ToString(), "--data-dir", Path.Combine(_dir.Path, "data"), "--http", "127.0.0.1:0");
         await daemon.WaitListeningAsync();
 
         await Wait.Until(() => cloud.Unique.Any(b => b.Class == DataClass.Presence && b.Events.Count > 0), "presence events at the broker", detail: () => daemon.Output);

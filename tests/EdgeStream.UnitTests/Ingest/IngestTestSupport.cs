@@ -3,29 +3,6 @@ using EdgeStream.EventLog;
 
 namespace EdgeStream.Tests.Ingest;
 
-/// <summary>A temporary folder removed when the test ends.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgestream-ingest-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
-
 /// <summary>A clock the test moves by hand.</summary>
 internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {

@@ -12,22 +12,16 @@ namespace EdgeStream.Tests.StoreAndForward;
 [Trait("Capability", "StoreAndForward")]
 public sealed class OutboxIndexMemoryTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "es-index-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("es-index-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task The_index_log_stays_within_the_checkpoint_after_hundreds_of_group_commits()
     {
         const int PageBytes = 8192;
         long largestLog = 0;
-        await using (var outbox = Outbox.Outbox.Open(SmallOptions(), new FileOutboxStorage(_dir), NullLogger.Instance))
+        await using (var outbox = Outbox.Outbox.Open(SmallOptions(), new FileOutboxStorage(_dir.Path), NullLogger.Instance))
         {
             ulong acked = 0;
             for (var i = 0; i < 400; i++)
@@ -42,7 +36,7 @@ public sealed class OutboxIndexMemoryTests : IDisposable
                     acked = batch.Sequence;
                 }
 
-                largestLog = Math.Max(largestLog, new FileInfo(Path.Combine(_dir, "index-log.db")).Length);
+                largestLog = Math.Max(largestLog, new FileInfo(Path.Combine(_dir.Path, "index-log.db")).Length);
             }
 
             Assert.Equal(400 * 10, outbox.AcceptedReads);
