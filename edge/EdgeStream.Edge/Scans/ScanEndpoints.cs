@@ -27,19 +27,19 @@ public static class ScanEndpoints
     }
 
     /// <summary>Handles one request body.</summary>
-    public static async ValueTask<HttpResponse> AcceptAsync(HttpRequest request, IReadSink sink, string readerId, TimeProvider? clock, CancellationToken cancellationToken)
+    private static async ValueTask<HttpResponse> AcceptAsync(HttpRequest request, IReadSink sink, string readerId, TimeProvider? clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(sink);
         if (request.Body.Length > ScanRequest.MaxBodyBytes)
         {
-            return HttpResponse.Json(413, JsonSerializer.SerializeToUtf8Bytes(new ScanError($"body is larger than {ScanRequest.MaxBodyBytes} bytes"), ScanJsonContext.Default.ScanError));
+            return HttpResponse.Error(413, $"body is larger than {ScanRequest.MaxBodyBytes} bytes");
         }
 
         if (!ScanRequest.TryParse(request.Body.Span, readerId, EventTimes.NowUs(clock), out var reads, out var error))
         {
             sink.OnEvent(new ReaderEvent(readerId, ReaderEventKind.FrameRejected, $"scan request rejected: {error}", EventTimes.NowUs(clock)));
-            return HttpResponse.Json(400, JsonSerializer.SerializeToUtf8Bytes(new ScanError(error), ScanJsonContext.Default.ScanError));
+            return HttpResponse.Error(400, error);
         }
 
         await sink.WriteAsync(reads, cancellationToken).ConfigureAwait(false);
@@ -47,14 +47,10 @@ public static class ScanEndpoints
     }
 }
 
-/// <summary>Body of a refused scan request.</summary>
-internal sealed record ScanError(string Error);
-
 /// <summary>Body of an accepted scan request.</summary>
 internal sealed record ScanAccepted(int Accepted);
 
 /// <summary>Compile-time JSON for the scan endpoint's answers: the published daemon is trimmed, so no reflection serialization.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(ScanError))]
 [JsonSerializable(typeof(ScanAccepted))]
 internal sealed partial class ScanJsonContext : JsonSerializerContext;
