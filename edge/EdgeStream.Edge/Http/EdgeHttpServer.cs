@@ -21,9 +21,14 @@ namespace EdgeStream.Edge.Http;
 public sealed partial class EdgeHttpServer : IAsyncDisposable
 {
     private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
+    private static readonly byte[] Continue = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
     private readonly Socket _listener;
     private readonly HttpServerLimits _limits;
+
+    // Refusal messages, the same for every request.
+    private readonly string _headerTooLarge;
+    private readonly string _bodyTooLarge;
     private readonly ILogger _logger;
     private readonly Dictionary<string, Dictionary<string, HttpHandler>> _routes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots;
@@ -38,6 +43,8 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
         _listener = listener;
         _limits = limits;
         _logger = logger;
+        _headerTooLarge = $"the request header is larger than {limits.MaxHeaderBytes} bytes";
+        _bodyTooLarge = $"body is larger than {limits.MaxBodyBytes} bytes";
         _slots = new SemaphoreSlim(limits.MaxConnections, limits.MaxConnections);
         _rejected = meter?.CreateCounter<long>("edgestream_edge_http_rejected_total", description: "HTTP requests refused by the local server before a handler ran, by reason.");
         LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
@@ -248,7 +255,7 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
                 if (block.Length > _limits.MaxHeaderBytes)
                 {
                     input.AdvanceTo(buffer.End);
-                    return await RefuseRequestAsync(output, 431, "header", $"the request header is larger than {_limits.MaxHeaderBytes} bytes", cancellationToken).ConfigureAwait(false);
+                    return await RefuseRequestAsync(output, 431, "header", _headerTooLarge, cancellationToken).ConfigureAwait(false);
                 }
 
                 var parsed = RequestHead.TryParse(block, out head, out var error);
@@ -264,7 +271,7 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
             if (buffer.Length > _limits.MaxHeaderBytes)
             {
                 input.AdvanceTo(buffer.End);
-                return await RefuseRequestAsync(output, 431, "header", $"the request header is larger than {_limits.MaxHeaderBytes} bytes", cancellationToken).ConfigureAwait(false);
+                return await RefuseRequestAsync(output, 431, "header", _headerTooLarge, cancellationToken).ConfigureAwait(false);
             }
 
             if (read.IsCompleted)
@@ -279,7 +286,7 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
 
         if (head.ContentLength > _limits.MaxBodyBytes)
         {
-            await RefuseRequestAsync(output, 413, "body", $"body is larger than {_limits.MaxBodyBytes} bytes", cancellationToken).ConfigureAwait(false);
+            await RefuseRequestAsync(output, 413, "body", _bodyTooLarge, cancellationToken).ConfigureAwait(false);
 
             // Read what the client is already sending (up to a bound) before closing: closing a socket with
             // unread data resets it, and the client would see a reset instead of the 413.
@@ -289,18 +296,15 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
 
         if (head.ExpectContinue && (head.ContentLength > 0 || head.Chunked))
         {
-            await output.WriteAsync("HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            await output.WriteAsync(Continue, cancellationToken).ConfigureAwait(false);
         }
 
         byte[] body;
         if (head.Chunked)
         {
-            var (chunked, failure) = await ReadChunkedAsync(input, cancellationToken).ConfigureAwait(false);
-            if (chunked is null)
+            if (await ReadChunkedAsync(input, output, cancellationToken).ConfigureAwait(false) is not { } chunked)
             {
-                return failure is null
-                    ? false
-                    : await RefuseRequestAsync(output, failure.Value.Status, failure.Value.Reason, failure.Value.Message, cancellationToken).ConfigureAwait(false);
+                return false;
             }
 
             body = chunked;
@@ -330,9 +334,10 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
 
     /// <summary>
     /// Reads a chunked body (RFC 9112 §7.1) whole, within <see cref="HttpServerLimits.MaxBodyBytes"/>; chunk
-    /// extensions and trailers are read and ignored. Null with no failure when the client closed mid-body.
+    /// extensions and trailers are read and ignored. Null when the request ends here: refused (answered on
+    /// <paramref name="output"/>) or the client closed mid-body.
     /// </summary>
-    private async Task<(byte[]? Body, (int Status, string Reason, string Message)? Failure)> ReadChunkedAsync(PipeReader input, CancellationToken cancellationToken)
+    private async Task<byte[]?> ReadChunkedAsync(PipeReader input, NetworkStream output, CancellationToken cancellationToken)
     {
         var body = new ArrayBufferWriter<byte>(4096);
         while (true)
@@ -340,7 +345,7 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
             var line = await ReadLineAsync(input, cancellationToken).ConfigureAwait(false);
             if (line is null)
             {
-                return (null, null);
+                return null;
             }
 
             var size = line.AsSpan();
@@ -352,7 +357,8 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
 
             if (!long.TryParse(size.Trim(" \t"), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var length) || length < 0)
             {
-                return (null, (400, "malformed", "a chunk size is not a hexadecimal number"));
+                await RefuseRequestAsync(output, 400, "malformed", "a chunk size is not a hexadecimal number", cancellationToken).ConfigureAwait(false);
+                return null;
             }
 
             if (length == 0)
@@ -363,19 +369,20 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
                     var trailer = await ReadLineAsync(input, cancellationToken).ConfigureAwait(false);
                     if (trailer is null)
                     {
-                        return (null, null);
+                        return null;
                     }
 
                     if (trailer.Length == 0)
                     {
-                        return (body.WrittenSpan.ToArray(), null);
+                        return body.WrittenSpan.ToArray();
                     }
                 }
             }
 
             if (body.WrittenCount + length > _limits.MaxBodyBytes)
             {
-                return (null, (413, "body", $"body is larger than {_limits.MaxBodyBytes} bytes"));
+                await RefuseRequestAsync(output, 413, "body", _bodyTooLarge, cancellationToken).ConfigureAwait(false);
+                return null;
             }
 
             var left = length + 2;
@@ -393,7 +400,7 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
                 input.AdvanceTo(take.End);
                 if (left > 0 && read.IsCompleted)
                 {
-                    return (null, null);
+                    return null;
                 }
             }
         }
