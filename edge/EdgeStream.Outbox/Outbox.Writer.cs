@@ -266,12 +266,12 @@ public sealed partial class Outbox
         var count = _readCount;
         try
         {
-            Seal(DataClass.Reads, count, _readsLog, _groupReads, (seq, created) => new Batch
+            Seal(_readsLog, _groupReads, new Batch
             {
                 GatewayId = _options.GatewayId,
-                Sequence = seq,
+                Sequence = _nextSeq,
                 Class = DataClass.Reads,
-                CreatedUs = created,
+                CreatedUs = EventTimes.NowUs(_time),
                 Reads = new ArraySegment<TagRead>(_readBuffer, 0, count),
             });
         }
@@ -292,12 +292,12 @@ public sealed partial class Outbox
         var count = _eventCount;
         try
         {
-            Seal(DataClass.Presence, count, _presenceLog, _groupEvents, (seq, created) => new Batch
+            Seal(_presenceLog, _groupEvents, new Batch
             {
                 GatewayId = _options.GatewayId,
-                Sequence = seq,
+                Sequence = _nextSeq,
                 Class = DataClass.Presence,
-                CreatedUs = created,
+                CreatedUs = EventTimes.NowUs(_time),
                 Events = new ArraySegment<PresenceEvent>(_eventBuffer, 0, count),
             });
         }
@@ -308,29 +308,25 @@ public sealed partial class Outbox
         }
     }
 
-    /// <summary>Numbers the buffered records of one class as a batch and appends it to that class's segment log.</summary>
-    private void Seal(DataClass dataClass, int count, SegmentLog log, List<RecordInfo> group, Func<ulong, long, Batch> make)
+    /// <summary>Appends the buffered records of one class, numbered as <paramref name="batch"/> (the next sequence), to that class's segment log.</summary>
+    private void Seal(SegmentLog log, List<RecordInfo> group, Batch batch)
     {
-        var seq = _nextSeq;
-        var created = EventTimes.NowUs(_time);
         try
         {
-            var batch = make(seq, created);
-
             // The sequence is used up even if the append fails: bytes of a failed write may still
             // reach the disk, and two records must never share a sequence.
             Interlocked.Increment(ref _nextSeq);
-            group.Add(log.Append(seq, created, count, w => BatchCodec.Encode(batch, w)));
+            group.Add(log.Append(batch.Sequence, batch.CreatedUs, batch.Count, w => BatchCodec.Encode(batch, w)));
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
             // A record the wire format cannot carry (e.g. an over-long reader id) must not block the others.
-            Reject(dataClass, count, "invalid", ex);
+            Reject(batch.Class, batch.Count, "invalid", ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // A segment roll wrote and failed: the whole group is not accepted.
-            Reject(dataClass, count, "write_error", ex);
+            Reject(batch.Class, batch.Count, "write_error", ex);
         }
     }
 
