@@ -311,20 +311,14 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
         }
         else
         {
-            body = head.ContentLength == 0 ? [] : new byte[head.ContentLength];
+            var fixedBody = head.ContentLength == 0 ? [] : new byte[head.ContentLength];
             var filled = 0;
-            while (filled < body.Length)
+            if (!await ConsumeAsync(input, fixedBody.Length, piece => { piece.CopyTo(fixedBody.AsSpan(filled)); filled += (int)piece.Length; }, cancellationToken).ConfigureAwait(false))
             {
-                var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var take = read.Buffer.Slice(0, Math.Min(read.Buffer.Length, body.Length - filled));
-                take.CopyTo(body.AsSpan(filled));
-                filled += (int)take.Length;
-                input.AdvanceTo(take.End);
-                if (filled < body.Length && read.IsCompleted)
-                {
-                    return false;
-                }
+                return false;
             }
+
+            body = fixedBody;
         }
 
         var response = await DispatchAsync(new HttpRequest(head.Method, head.Path, body), cancellationToken).ConfigureAwait(false);
@@ -385,23 +379,11 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
                 return null;
             }
 
-            var left = length + 2;
-            while (left > 0)
+            // The chunk's data, then the CRLF that ends it.
+            if (!await ConsumeAsync(input, length, piece => { foreach (var segment in piece) { body.Write(segment.Span); } }, cancellationToken).ConfigureAwait(false)
+                || !await ConsumeAsync(input, 2, null, cancellationToken).ConfigureAwait(false))
             {
-                var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var take = read.Buffer.Slice(0, Math.Min(read.Buffer.Length, left));
-                var data = left > 2 ? take.Slice(0, Math.Min(take.Length, left - 2)) : take.Slice(0, 0);
-                foreach (var segment in data)
-                {
-                    body.Write(segment.Span);
-                }
-
-                left -= take.Length;
-                input.AdvanceTo(take.End);
-                if (left > 0 && read.IsCompleted)
-                {
-                    return null;
-                }
+                return null;
             }
         }
     }
@@ -471,22 +453,34 @@ public sealed partial class EdgeHttpServer : IAsyncDisposable
     {
         try
         {
-            while (bytes > 0)
-            {
-                var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var take = Math.Min(read.Buffer.Length, bytes);
-                bytes -= take;
-                input.AdvanceTo(read.Buffer.GetPosition(take));
-                if (read.IsCompleted)
-                {
-                    return;
-                }
-            }
+            await ConsumeAsync(input, bytes, null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException)
         {
             // The client stopped sending after reading the refusal.
         }
+    }
+
+    /// <summary>
+    /// Takes the next <paramref name="count"/> bytes of the request, handing each piece to <paramref name="copy"/>
+    /// (null: discarded); false when the client closed the connection first.
+    /// </summary>
+    private static async Task<bool> ConsumeAsync(PipeReader input, long count, Action<ReadOnlySequence<byte>>? copy, CancellationToken cancellationToken)
+    {
+        while (count > 0)
+        {
+            var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var take = read.Buffer.Slice(0, Math.Min(read.Buffer.Length, count));
+            copy?.Invoke(take);
+            count -= take.Length;
+            input.AdvanceTo(take.End);
+            if (count > 0 && read.IsCompleted)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static async Task WriteAsync(Stream output, HttpResponse response, bool keepAlive, CancellationToken cancellationToken)
