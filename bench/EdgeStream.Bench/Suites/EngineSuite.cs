@@ -49,19 +49,11 @@ public sealed class EngineSuite : IBenchmarkSuite
         long offset = 0;
         var engine = Measure.Throughput(() =>
         {
-            for (var i = 0; i < events.Length; i += batch.Length)
+            FeedShifted(events, batch, shift, b =>
             {
-                var n = Math.Min(batch.Length, events.Length - i);
-                for (var j = 0; j < n; j++)
-                {
-                    var e = events[i + j];
-                    batch[j] = new BenchEvent(e.Key, e.Source, e.Time + shift, e.Seq);
-                }
-
-                task.ProcessEvents(batch.AsSpan(0, n), offset);
-                offset += n;
-            }
-
+                task.ProcessEvents(b, offset);
+                offset += b.Length;
+            });
             shift += span;
             return events.Length;
         }, dur);
@@ -94,18 +86,7 @@ public sealed class EngineSuite : IBenchmarkSuite
             var floorShift = 0L;
             return Measure.Throughput(() =>
             {
-                for (var i = 0; i < events.Length; i += floorBatch.Length)
-                {
-                    var n = Math.Min(floorBatch.Length, events.Length - i);
-                    for (var j = 0; j < n; j++)
-                    {
-                        var e = events[i + j];
-                        floorBatch[j] = new BenchEvent(e.Key, e.Source, e.Time + floorShift, e.Seq);
-                    }
-
-                    floor.Process(floorBatch.AsSpan(0, n));
-                }
-
+                FeedShifted(events, floorBatch, floorShift, floor.Process);
                 floorShift += span;
                 return events.Length;
             }, dur);
@@ -157,6 +138,28 @@ public sealed class EngineSuite : IBenchmarkSuite
             yield return new Figure("engine.checkpoint_pause_ms", pauseMs, "ms");
             yield return new Figure("engine.recovery_s", recoveryS, "s");
             yield return new Figure("engine.bytes_per_key", bytesPerKey, "bytes");
+        }
+    }
+
+    private delegate void BatchHandler(ReadOnlySpan<BenchEvent> batch);
+
+    /// <summary>
+    /// One pass over <paramref name="events"/> in batches of <paramref name="batch"/>'s length, as a runner
+    /// hands a task decoded records, with event times moved on by <paramref name="shift"/> so that each pass of
+    /// a measurement continues in event time where the previous one ended.
+    /// </summary>
+    private static void FeedShifted(BenchEvent[] events, BenchEvent[] batch, long shift, BatchHandler handle)
+    {
+        for (var i = 0; i < events.Length; i += batch.Length)
+        {
+            var n = Math.Min(batch.Length, events.Length - i);
+            for (var j = 0; j < n; j++)
+            {
+                var e = events[i + j];
+                batch[j] = new BenchEvent(e.Key, e.Source, e.Time + shift, e.Seq);
+            }
+
+            handle(batch.AsSpan(0, n));
         }
     }
 
