@@ -6,49 +6,57 @@ namespace EdgeStream.Bench.Suites;
 
 /// <summary>
 /// The engine benchmark's work written by hand for its one job, as a floor for the engine's figure: per-source
-/// bounded out-of-orderness watermarks (the minimum over the sources seen), a calendar of 1,024 µs reorder
-/// buckets released once the watermark passes them, each ordered by a counting sort on time and an insertion
-/// tie-break on (source, sequence) that drops duplicates, per-key state (count, newest time) in a chained hash
-/// table with the chunk's lookups issued together, one one-second window timer per key deduplicated on the key,
-/// timers fired once every event at or before them is processed, and the count emitted per firing.
+/// bounded out-of-orderness watermarks (the minimum over the sources seen), a ring of 1,024 µs reorder buckets
+/// released once the watermark passes them, each ordered by a counting sort on time and an insertion tie-break
+/// on (source, sequence) that drops duplicates, per-key state (count, newest time) in an open-addressing table,
+/// one one-second window timer per key deduplicated on the key, timers fired once every event at or before them
+/// is processed, and the count emitted per firing.
 /// </summary>
 /// <remarks>
+/// <para>
 /// It knows its event type, its key, its only timer (window ends shared by every key, so one list per window
-/// end) and its eight sources, and it leaves out everything the engine owes beyond this job: allowed lateness
-/// and the late side output, idle and returning sources, checkpoints and their copy-on-write, TTL, output ids,
-/// processing-time timers, generic callbacks. Input must be on time (the benchmark's is).
+/// end) and its sources, and uses all of it: a buffered event is 16 bytes, its key and one word packing its
+/// time within the bucket (10 bits), source (8) and sequence (32), so that one integer comparison orders equal
+/// times and finds duplicates; a key's entry is 32 bytes (key, count, newest time, pending window end) found
+/// with one probe that was prefetched 16 events ahead.
+/// </para>
+/// <para>
+/// It leaves out everything the engine owes beyond this job: allowed lateness and the late side output, idle
+/// and returning sources, checkpoints and their copy-on-write, TTL, output ids, processing-time timers,
+/// generic callbacks. Input must be on time (the benchmark's is).
+/// </para>
 /// </remarks>
 internal sealed class EngineFloor
 {
     private const int Shift = 10;
-    private const int Ring = 256;
-    private const int Chunk = 64;
+    private const int OffsetShift = 40;
+    private const int Ring = 128;
+    private const int PrefetchDistance = 16;
     private const long Window = 1_000_000;
 
     private readonly long _bound;
     private readonly long[] _sourceMax;
-    private readonly Bucket[] _ring = new Bucket[Ring];
-    private readonly Stack<EngineSuite.BenchEvent[]> _spare = new();
+    private readonly Held[][] _ring = new Held[Ring][];
+    private readonly int[] _ringCount = new int[Ring];
+    private readonly long[] _ringId = new long[Ring];
     private readonly Dictionary<long, List<int>> _timers = [];
     private readonly PriorityQueue<long, long> _timerTimes = new();
     private readonly Action<ulong, long, long> _emit;
-    private int[] _counts = new int[(1 << Shift) + 1];
-    private long[] _sortedTimes = new long[1024];
-    private EngineSuite.BenchEvent[] _sortedEvents = new EngineSuite.BenchEvent[1024];
-    private readonly int[] _slots = new int[Chunk];
-    private readonly ulong[] _hashes = new ulong[Chunk];
-    private int[] _index = new int[1 << 18];
-    private Entry[] _entries = new Entry[1 << 17];
+    private readonly FloorPart _omit;
+    private readonly int[] _counts = new int[(1 << Shift) + 1];
+    private Held[] _sorted = new Held[4096];
+    private Entry[] _table = new Entry[1 << 18];
     private int _keys;
     private long _watermark = long.MinValue;
     private long _nextRelease = long.MinValue;
     private long _nextTimer = long.MaxValue;
-    private readonly FloorPart _omit;
     private int _slowest;
 
+    /// <param name="sources">Sources are numbered 0 to sources − 1, at most 256 (eight bits of the packed word).</param>
     /// <param name="omit">Parts left out, to see what each costs (the outputs are then not the engine's).</param>
     public EngineFloor(long bound, int sources, Action<ulong, long, long> emit, FloorPart omit = FloorPart.None)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(sources, 256);
         _bound = bound;
         _omit = omit;
         _sourceMax = new long[sources];
@@ -56,7 +64,7 @@ internal sealed class EngineFloor
         _emit = emit;
         for (var i = 0; i < Ring; i++)
         {
-            _ring[i] = new Bucket();
+            _ring[i] = new Held[2048];
         }
     }
 
@@ -64,20 +72,14 @@ internal sealed class EngineFloor
     {
         if ((_omit & FloorPart.Reorder) != 0)
         {
-            // Measurement only: the job run on the events in arrival order.
-            if (_sortedEvents.Length < batch.Length)
-            {
-                _sortedTimes = new long[batch.Length];
-                _sortedEvents = new EngineSuite.BenchEvent[batch.Length];
-            }
-
+            // Measurement only: the job run on the events in arrival order (the word is the whole time).
+            EnsureSorted(batch.Length);
             for (var i = 0; i < batch.Length; i++)
             {
-                _sortedTimes[i] = batch[i].Time;
-                _sortedEvents[i] = batch[i];
+                _sorted[i] = new Held { Word = (ulong)batch[i].Time, Key = batch[i].Key };
             }
 
-            Apply(batch.Length);
+            Apply(_sorted.AsSpan(0, batch.Length), start: 0, shift: 0);
             return;
         }
 
@@ -119,18 +121,24 @@ internal sealed class EngineFloor
                 _nextRelease = id;
             }
 
-            var b = _ring[id & (Ring - 1)];
-            if (b.Count == 0)
+            var r = (int)(id & (Ring - 1));
+            var n = _ringCount[r];
+            if (n == 0)
             {
-                b.Id = id;
-                b.Events ??= _spare.Count > 0 ? _spare.Pop() : new EngineSuite.BenchEvent[2048];
+                _ringId[r] = id;
             }
-            else if (b.Id != id)
+            else if (_ringId[r] != id)
             {
                 throw new InvalidOperationException("reorder window wider than the ring");
             }
 
-            b.Append(e);
+            if (n == _ring[r].Length)
+            {
+                Array.Resize(ref _ring[r], n * 2);
+            }
+
+            _ring[r][n] = new Held { Word = ((ulong)(e.Time & ((1 << Shift) - 1)) << OffsetShift) | ((ulong)s << 32) | e.Seq, Key = e.Key };
+            _ringCount[r] = n + 1;
         }
 
         _watermark = watermark;
@@ -155,40 +163,31 @@ internal sealed class EngineFloor
 
     private void Release(long id)
     {
-        var b = _ring[id & (Ring - 1)];
-        var n = b.Id == id ? b.Count : 0;
+        var r = (int)(id & (Ring - 1));
+        var n = _ringId[r] == id ? _ringCount[r] : 0;
+        var start = id << Shift;
         if (n > 0)
         {
-            n = Sort(b, n, id << Shift);
-            b.Count = 0;
-
-            // The array goes back to the top of a stack, so the next bucket opened writes to memory still in cache.
-            _spare.Push(b.Events!);
-            b.Events = null;
+            _ringCount[r] = 0;
+            n = Sort(_ring[r].AsSpan(0, n));
             if ((_omit & FloorPart.State) == 0)
             {
-                Apply(n);
+                Apply(_sorted.AsSpan(0, n), start, OffsetShift);
             }
         }
 
-        FireUpTo(((id + 1) << Shift) - 1);
+        FireUpTo(start + (1 << Shift) - 1);
     }
 
-    /// <summary>Counting sort of a bucket on time into the sorted arrays, then the tie-break; returns the events kept.</summary>
-    private int Sort(Bucket b, int n, long start)
+    /// <summary>Counting sort of a bucket on the time offset into <see cref="_sorted"/>, then the tie-break; returns the events kept.</summary>
+    private int Sort(ReadOnlySpan<Held> bucket)
     {
-        if (_sortedTimes.Length < n)
-        {
-            _sortedTimes = new long[n * 2];
-            _sortedEvents = new EngineSuite.BenchEvent[n * 2];
-        }
-
+        EnsureSorted(bucket.Length);
         var counts = _counts;
         Array.Clear(counts);
-        var events = b.Events!.AsSpan(0, n);
-        foreach (ref readonly var e in events)
+        foreach (ref readonly var e in bucket)
         {
-            counts[(int)(e.Time - start) + 1]++;
+            counts[(int)(e.Word >> OffsetShift) + 1]++;
         }
 
         for (var i = 1; i < counts.Length; i++)
@@ -196,41 +195,26 @@ internal sealed class EngineFloor
             counts[i] += counts[i - 1];
         }
 
-        var times = _sortedTimes;
-        var sorted = _sortedEvents;
-        foreach (ref readonly var e in events)
+        var sorted = _sorted;
+        foreach (ref readonly var e in bucket)
         {
-            var at = counts[(int)(e.Time - start)]++;
-            times[at] = e.Time;
-            sorted[at] = e;
+            sorted[counts[(int)(e.Word >> OffsetShift)]++] = e;
         }
 
-        // Equal times: insertion by (source, sequence); an equal pair is a duplicate, the later copy dropped.
+        // Equal times: insertion on the whole word, whose time bits are equal, so (source, sequence) decides;
+        // an equal word is a duplicate and the later copy is dropped.
         var write = 0;
-        for (var i = 0; i < n; i++)
+        for (var i = 0; i < bucket.Length; i++)
         {
             var e = sorted[i];
             var m = write - 1;
-            var duplicate = false;
-            while (m >= 0 && times[m] == e.Time)
+            while (m >= 0 && sorted[m].Word > e.Word)
             {
-                var c = Compare(sorted[m], e);
-                if (c == 0)
-                {
-                    duplicate = true;
-                    break;
-                }
-
-                if (c < 0)
-                {
-                    break;
-                }
-
                 sorted[m + 1] = sorted[m];
                 m--;
             }
 
-            if (duplicate)
+            if (m >= 0 && sorted[m].Word == e.Word)
             {
                 for (var k = m + 1; k < write; k++)
                 {
@@ -241,99 +225,115 @@ internal sealed class EngineFloor
             }
 
             sorted[m + 1] = e;
-            times[write++] = e.Time;
+            write++;
         }
 
         return write;
     }
 
-    /// <summary>Runs the job on the first <paramref name="n"/> sorted events.</summary>
-    private void Apply(int n)
+    /// <summary>Runs the job on a run of events in order; an event's time is start + (word &gt;&gt; shift).</summary>
+    private void Apply(ReadOnlySpan<Held> run, long start, int shift)
     {
-        var times = _sortedTimes;
-        var events = _sortedEvents;
-        for (var c = 0; c < n; c += Chunk)
+        var table = _table;
+        var mask = table.Length - 1;
+        for (var i = 0; i < Math.Min(PrefetchDistance, run.Length); i++)
         {
-            var m = Math.Min(Chunk, n - c);
-            var index = _index;
-            var mask = (uint)(index.Length - 1);
-            for (var i = 0; i < m; i++)
+            Prefetch(ref table[(int)StableHash.Mix(run[i].Key) & mask]);
+        }
+
+        for (var i = 0; i < run.Length; i++)
+        {
+            if (i + PrefetchDistance < run.Length)
             {
-                var h = StableHash.Mix(events[c + i].Key);
-                _hashes[i] = h;
-                Prefetch(ref index[(int)(h & mask)]);
+                Prefetch(ref table[(int)StableHash.Mix(run[i + PrefetchDistance].Key) & mask]);
             }
 
-            for (var i = 0; i < m; i++)
+            var t = start + (long)(run[i].Word >> shift);
+            if (t > _nextTimer)
             {
-                var slot = index[(int)(_hashes[i] & mask)] - 1;
-                if (slot >= 0)
-                {
-                    Prefetch(ref _entries[slot]);
-                }
+                FireUpTo(t - 1);
             }
 
-            for (var i = 0; i < m; i++)
+            var slot = FindOrAdd(run[i].Key);
+            ref var en = ref _table[slot];
+            en.Count++;
+            en.Last = Math.Max(en.Last, t);
+            var end = ((t / Window) + 1) * Window;
+            if (en.Timer != end)
             {
-                _slots[i] = FindOrAdd(events[c + i].Key, _hashes[i]);
+                en.Timer = end;
+                AddTimer(end, slot);
             }
 
-            var entries = _entries;
-            for (var i = 0; i < m; i++)
+            if (table != _table)
             {
-                var t = times[c + i];
-                if (t > _nextTimer)
-                {
-                    FireUpTo(t - 1);
-                }
-
-                ref var en = ref entries[_slots[i]];
-                en.Count++;
-                en.Last = Math.Max(en.Last, t);
-                var end = ((t / Window) + 1) * Window;
-                if (en.Timer != end)
-                {
-                    en.Timer = end;
-                    AddTimer(end, _slots[i]);
-                }
+                table = _table;
+                mask = table.Length - 1;
             }
         }
     }
 
-    private int FindOrAdd(ulong key, ulong hash)
+    /// <summary>Linear probing; a slot with a zero count is free (an added key is counted at once).</summary>
+    private int FindOrAdd(ulong key)
     {
-        var entries = _entries;
-        ref var head = ref _index[(int)(hash & (uint)(_index.Length - 1))];
-        for (var slot = head - 1; slot >= 0; slot = entries[slot].Next)
+        var table = _table;
+        var mask = table.Length - 1;
+        var slot = (int)StableHash.Mix(key) & mask;
+        while (true)
         {
-            if (entries[slot].Key == key)
+            ref var en = ref table[slot];
+            if (en.Count == 0)
+            {
+                if (_keys + 1 > table.Length / 2)
+                {
+                    Grow();
+                    return FindOrAdd(key);
+                }
+
+                _keys++;
+                en.Key = key;
+                return slot;
+            }
+
+            if (en.Key == key)
             {
                 return slot;
             }
-        }
 
-        if (_keys == entries.Length)
-        {
-            Grow();
-            return FindOrAdd(key, hash);
+            slot = (slot + 1) & mask;
         }
-
-        var added = _keys++;
-        entries[added] = new Entry { Key = key, Hash = hash, Next = head - 1 };
-        head = added + 1;
-        return added;
     }
 
+    /// <summary>Doubles the table; pending timers name slots, so they are moved with their keys.</summary>
     private void Grow()
     {
-        Array.Resize(ref _entries, _entries.Length * 2);
-        _index = new int[_index.Length * 2];
-        var mask = (uint)(_index.Length - 1);
-        for (var slot = 0; slot < _keys; slot++)
+        var old = _table;
+        _table = new Entry[old.Length * 2];
+        var mask = _table.Length - 1;
+        var moved = new int[old.Length];
+        for (var i = 0; i < old.Length; i++)
         {
-            ref var head = ref _index[(int)(_entries[slot].Hash & mask)];
-            _entries[slot].Next = head - 1;
-            head = slot + 1;
+            if (old[i].Count == 0)
+            {
+                continue;
+            }
+
+            var slot = (int)StableHash.Mix(old[i].Key) & mask;
+            while (_table[slot].Count != 0)
+            {
+                slot = (slot + 1) & mask;
+            }
+
+            _table[slot] = old[i];
+            moved[i] = slot;
+        }
+
+        foreach (var slots in _timers.Values)
+        {
+            for (var i = 0; i < slots.Count; i++)
+            {
+                slots[i] = moved[slots[i]];
+            }
         }
     }
 
@@ -356,16 +356,15 @@ internal sealed class EngineFloor
             var due = _timerTimes.Dequeue();
             var slots = _timers[due];
             _timers.Remove(due);
-            var entries = _entries;
+            var table = _table;
             for (var i = 0; i < slots.Count; i++)
             {
                 if (i + 8 < slots.Count)
                 {
-                    Prefetch(ref entries[slots[i + 8]]);
+                    Prefetch(ref table[slots[i + 8]]);
                 }
 
-                ref var en = ref entries[slots[i]];
-                en.Timer = 0;
+                ref var en = ref table[slots[i]];
                 _emit(en.Key, due, en.Count);
             }
 
@@ -373,11 +372,12 @@ internal sealed class EngineFloor
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Compare(in EngineSuite.BenchEvent a, in EngineSuite.BenchEvent b)
+    private void EnsureSorted(int n)
     {
-        var c = a.Source.CompareTo(b.Source);
-        return c != 0 ? c : a.Seq.CompareTo(b.Seq);
+        if (_sorted.Length < n)
+        {
+            _sorted = new Held[n * 2];
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -389,32 +389,19 @@ internal sealed class EngineFloor
         }
     }
 
+    /// <summary>A buffered event: its key, and its time within the bucket, source and sequence packed in that order.</summary>
+    private struct Held
+    {
+        public ulong Word;
+        public ulong Key;
+    }
+
     private struct Entry
     {
         public ulong Key;
-        public ulong Hash;
         public long Count;
         public long Last;
         public long Timer;
-        public int Next;
-    }
-
-    private sealed class Bucket
-    {
-        public long Id;
-        public int Count;
-        public EngineSuite.BenchEvent[]? Events;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Append(in EngineSuite.BenchEvent e)
-        {
-            if (Count == Events!.Length)
-            {
-                Array.Resize(ref Events, Events.Length * 2);
-            }
-
-            Events[Count++] = e;
-        }
     }
 }
 
