@@ -45,7 +45,7 @@ internal sealed class EngineFloor
     private readonly FloorPart _omit;
     private readonly int[] _counts = new int[(1 << Shift) + 1];
     private Held[] _sorted = new Held[4096];
-    private Entry[] _table = new Entry[1 << 18];
+    private Entry[] _table;
     private int _keys;
     private long _watermark = long.MinValue;
     private long _nextRelease = long.MinValue;
@@ -54,8 +54,11 @@ internal sealed class EngineFloor
 
     /// <param name="sources">Sources are numbered 0 to sources − 1, at most 256 (eight bits of the packed word).</param>
     /// <param name="omit">Parts left out, to see what each costs (the outputs are then not the engine's).</param>
-    public EngineFloor(long bound, int sources, Action<ulong, long, long> emit, FloorPart omit = FloorPart.None)
+    /// <param name="tableSize">Initial slots of the state table (a power of two); it doubles when half full.</param>
+    public EngineFloor(long bound, int sources, Action<ulong, long, long> emit, FloorPart omit = FloorPart.None, int tableSize = 1 << 18)
     {
+        ArgumentOutOfRangeException.ThrowIfNotEqual(tableSize & (tableSize - 1), 0, nameof(tableSize));
+        _table = new Entry[tableSize];
         ArgumentOutOfRangeException.ThrowIfGreaterThan(sources, 256);
         _bound = bound;
         _omit = omit;
