@@ -89,6 +89,26 @@ internal sealed class ReorderBuffer<TEvent>
             return SortedInsert(b, time, evt);
         }
 
+        if (b.InOrder && b.Tail > b.Head)
+        {
+            // Still in release order so far? Then it needs no sort, and a duplicate can only be the last event.
+            var last = b.Times[b.Tail - 1];
+            if (time < last)
+            {
+                b.InOrder = false;
+            }
+            else if (time == last)
+            {
+                var c = _compare(b.Events[b.Tail - 1], evt);
+                if (c == 0)
+                {
+                    return false;
+                }
+
+                b.InOrder = c < 0;
+            }
+        }
+
         b.Append(time, evt);
         Count++;
         return true;
@@ -214,6 +234,13 @@ internal sealed class ReorderBuffer<TEvent>
     /// <summary>Sorts a bucket by time, orders equal-time runs with the job's comparer and drops duplicates.</summary>
     private void Sort(Bucket b)
     {
+        if (b.InOrder)
+        {
+            // Appended in release order (a source publishing in order): nothing to sort, no duplicate left.
+            b.Sorted = true;
+            return;
+        }
+
         var n = b.Tail - b.Head;
         if (n >= 64 && _shift <= 16 && (1L << _shift) <= 4L * n)
         {
@@ -374,6 +401,11 @@ internal sealed class ReorderBuffer<TEvent>
     {
         public long[] Times = new long[16];
         public TEvent[] Events = new TEvent[16];
+
+        /// <summary>Every event so far was appended in release order (time, then tie-break, no duplicate).</summary>
+        public bool InOrder = true;
+
+        public override void Reset() => InOrder = true;
 
         public override void Recycle()
         {

@@ -69,6 +69,81 @@ public sealed class ReorderBufferTests
         Assert.True(offered.SetEquals(released));
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(4096)]
+    public void Input_mostly_in_release_order_is_released_in_order_and_every_duplicate_dropped(long width)
+    {
+        // Distinct events in release order, many sharing a time.
+        var rng = new Random(5);
+        var ordered = new List<(long Time, (int Source, int Seq) E)>();
+        long t = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            t += rng.Next(0, 3);
+            ordered.Add((t, (rng.Next(3), i)));
+        }
+
+        ordered.Sort((x, y) => x.Time != y.Time ? x.Time.CompareTo(y.Time) : CompareSeq(x.E, y.E));
+
+        // Arrivals: in order, but every 10th event repeated at once, every 50th repeated a few events later,
+        // and every 300th swapped with its successor (so some buckets turn out of order part-way).
+        var arrivals = new List<(long Time, (int Source, int Seq) E)>();
+        var repeats = 0;
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            arrivals.Add(ordered[i]);
+            if (i % 10 == 0)
+            {
+                arrivals.Add(ordered[i]);
+                repeats++;
+            }
+
+            if (i % 50 == 0 && i >= 3)
+            {
+                arrivals.Add(ordered[i - 3]);
+                repeats++;
+            }
+        }
+
+        for (var i = 0; i + 1 < arrivals.Count; i += 300)
+        {
+            (arrivals[i], arrivals[i + 1]) = (arrivals[i + 1], arrivals[i]);
+        }
+
+        var buffer = new ReorderBuffer<(int Source, int Seq)>(CompareSeq, width);
+        var released = new List<(long Time, (int Source, int Seq) E)>();
+        long dropped = 0;
+        for (var i = 0; i < arrivals.Count; i++)
+        {
+            if (!buffer.Insert(arrivals[i].Time, arrivals[i].E))
+            {
+                dropped++;
+            }
+
+            // Release up to well behind the newest arrival, as a watermark with a bound would.
+            if (i % 500 == 499)
+            {
+                var bound = arrivals[i].Time - 200;
+                while (buffer.Count > 0 && buffer.HeadTime <= bound)
+                {
+                    var b = buffer.Pop();
+                    released.Add((b.Time, b.Event));
+                }
+            }
+        }
+
+        while (buffer.Count > 0)
+        {
+            var b = buffer.Pop();
+            released.Add((b.Time, b.Event));
+        }
+
+        dropped += buffer.TakeDuplicates();
+        Assert.Equal(repeats, dropped);
+        Assert.Equal(ordered, released);
+    }
+
     [Fact]
     public void A_snapshot_copy_lists_every_buffered_event_in_order()
     {
