@@ -40,20 +40,11 @@ public sealed class ReorderBufferTests
             if (i % 1000 == 999)
             {
                 bound += 1500;
-                while (buffer.Count > 0 && buffer.HeadTime <= bound)
-                {
-                    var b = buffer.Pop();
-                    released.Add((b.Time, b.Event));
-                }
+                ReleaseUpTo(buffer, bound, released);
             }
         }
 
-        while (buffer.Count > 0)
-        {
-            var b = buffer.Pop();
-            released.Add((b.Time, b.Event));
-        }
-
+        ReleaseUpTo(buffer, long.MaxValue, released);
         dropped += buffer.TakeDuplicates();
         Assert.True(dropped > 0);
         for (var i = 1; i < released.Count; i++)
@@ -124,21 +115,11 @@ public sealed class ReorderBufferTests
             // Release up to well behind the newest arrival, as a watermark with a bound would.
             if (i % 500 == 499)
             {
-                var bound = arrivals[i].Time - 200;
-                while (buffer.Count > 0 && buffer.HeadTime <= bound)
-                {
-                    var b = buffer.Pop();
-                    released.Add((b.Time, b.Event));
-                }
+                ReleaseUpTo(buffer, arrivals[i].Time - 200, released);
             }
         }
 
-        while (buffer.Count > 0)
-        {
-            var b = buffer.Pop();
-            released.Add((b.Time, b.Event));
-        }
-
+        ReleaseUpTo(buffer, long.MaxValue, released);
         dropped += buffer.TakeDuplicates();
         Assert.Equal(repeats, dropped);
         Assert.Equal(ordered, released);
@@ -161,5 +142,16 @@ public sealed class ReorderBufferTests
         Assert.Equal(buffer.Count, n);
         Assert.Equal(499, n);
         Assert.True(copy.Take(n).Select(b => b.Time).SequenceEqual(times.Order().Skip(1)));
+    }
+
+    /// <summary>Pops every buffered event up to <paramref name="bound"/>, as a watermark's release would.</summary>
+    private static void ReleaseUpTo<T>(ReorderBuffer<T> buffer, long bound, List<(long Time, T E)> released)
+        where T : struct
+    {
+        while (buffer.Count > 0 && buffer.HeadTime <= bound)
+        {
+            var b = buffer.Pop();
+            released.Add((b.Time, b.Event));
+        }
     }
 }
