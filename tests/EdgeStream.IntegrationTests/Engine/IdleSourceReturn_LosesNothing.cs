@@ -18,15 +18,9 @@ public sealed class IdleSourceReturn_LosesNothing : IDisposable
     private const long T0 = 1_764_000_000_000_000;
     private const ulong Steady = 100;
     private const ulong Returning = 200;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "engine-idle-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("engine-idle-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     private static async Task WaitForAsync(Func<bool> condition, string what)
     {
@@ -58,7 +52,7 @@ public sealed class IdleSourceReturn_LosesNothing : IDisposable
             PollInterval = TimeSpan.FromMilliseconds(10),
             KeyGroupCount = 16,
         };
-        await using var runner = new StreamRunner<CountEvent, ulong, CountState, Summary>(new CountJob(), options, log, sink, side, new FileCheckpointStore(_dir));
+        await using var runner = new StreamRunner<CountEvent, ulong, CountState, Summary>(new CountJob(), options, log, sink, side, new FileCheckpointStore(_dir.Path));
         await runner.AssignAsync([0], CancellationToken.None);
         uint steadySeq = 0;
         uint returningSeq = 0;

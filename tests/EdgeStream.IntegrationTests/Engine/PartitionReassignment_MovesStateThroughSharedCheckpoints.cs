@@ -14,15 +14,9 @@ namespace EdgeStream.Tests.Engine;
 public sealed class PartitionReassignment_MovesStateThroughSharedCheckpoints : IDisposable
 {
     private const int Partitions = 4;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "engine-reassign-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("engine-reassign-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     private static EngineOptions Options => new()
     {
@@ -61,7 +55,7 @@ public sealed class PartitionReassignment_MovesStateThroughSharedCheckpoints : I
         Append(referenceLog, events);
         var referenceSink = new InMemoryOutputSink<ulong, Summary>();
         await using (var reference = new StreamRunner<CountEvent, ulong, CountState, Summary>(
-            new CountJob(), Options, referenceLog, referenceSink, new InMemorySideOutput(), new FileCheckpointStore(Path.Combine(_dir, "reference"))))
+            new CountJob(), Options, referenceLog, referenceSink, new InMemorySideOutput(), new FileCheckpointStore(Path.Combine(_dir.Path, "reference"))))
         {
             for (var p = 0; p < Partitions; p++)
             {
@@ -76,7 +70,7 @@ public sealed class PartitionReassignment_MovesStateThroughSharedCheckpoints : I
         var log = new InMemoryLog(Partitions);
         var sink = new InMemoryOutputSink<ulong, Summary>();
         var side = new InMemorySideOutput();
-        var store = new FileCheckpointStore(Path.Combine(_dir, "shared"));
+        var store = new FileCheckpointStore(Path.Combine(_dir.Path, "shared"));
         await using var first = new StreamRunner<CountEvent, ulong, CountState, Summary>(new CountJob(), Options, log, sink, side, store);
         await using var second = new StreamRunner<CountEvent, ulong, CountState, Summary>(new CountJob(), Options, log, sink, side, store);
 

@@ -15,15 +15,9 @@ namespace EdgeStream.Tests.Engine;
 public sealed class WatermarkAndLag_VisiblePerPartitionInMetrics : IDisposable
 {
     private const long T0 = 1_764_000_000_000_000;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "engine-metrics-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("engine-metrics-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Each_partition_reports_its_watermark_and_lag()
@@ -43,7 +37,7 @@ public sealed class WatermarkAndLag_VisiblePerPartitionInMetrics : IDisposable
 
         var options = new EngineOptions { OutOfOrdernessUs = 50_000, PollInterval = TimeSpan.FromMilliseconds(10), KeyGroupCount = 16 };
         await using var runner = new StreamRunner<CountEvent, ulong, CountState, Summary>(
-            new CountJob(), options, log, new InMemoryOutputSink<ulong, Summary>(), new InMemorySideOutput(), new FileCheckpointStore(_dir), name: "metrics-test");
+            new CountJob(), options, log, new InMemoryOutputSink<ulong, Summary>(), new InMemorySideOutput(), new FileCheckpointStore(_dir.Path), name: "metrics-test");
         await runner.AssignAsync([0, 1], CancellationToken.None);
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -98,7 +92,7 @@ public sealed class WatermarkAndLag_VisiblePerPartitionInMetrics : IDisposable
 
         // A checkpoint on demand lands in the store with the partition's position.
         var id = await runner.CheckpointNowAsync(1).WaitAsync(TimeSpan.FromSeconds(60));
-        var stored = await new FileCheckpointStore(_dir).LoadLatestAsync(1, CancellationToken.None);
+        var stored = await new FileCheckpointStore(_dir.Path).LoadLatestAsync(1, CancellationToken.None);
         Assert.Equal(id, stored!.CheckpointId);
         await Assert.ThrowsAsync<InvalidOperationException>(() => runner.CheckpointNowAsync(5));
     }

@@ -9,15 +9,9 @@ namespace EdgeStream.Tests.Engine;
 [Trait("Capability", "Engine")]
 public sealed class CheckpointTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "engine-ckpt-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("engine-ckpt-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     private static byte[] Checkpoint(TaskKit kit, long id = 1)
     {
@@ -151,7 +145,7 @@ public sealed class CheckpointTests : IDisposable
     [Fact]
     public async Task The_store_keeps_N_checkpoints_and_falls_back_past_torn_and_corrupted_ones()
     {
-        var store = new FileCheckpointStore(_dir, retained: 3);
+        var store = new FileCheckpointStore(_dir.Path, retained: 3);
         for (var id = 1; id <= 5; id++)
         {
             await store.SaveAsync(2, id, new byte[] { (byte)id, 1, 2, 3 }, CancellationToken.None);

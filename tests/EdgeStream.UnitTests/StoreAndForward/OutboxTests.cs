@@ -9,22 +9,16 @@ namespace EdgeStream.Tests.StoreAndForward;
 [Trait("Capability", "StoreAndForward")]
 public sealed class OutboxTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "es-outbox-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("es-outbox-");
     private readonly ListLogger _log = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Reads_are_stored_in_batches_on_disk_and_survive_a_reopen()
     {
         var options = SmallOptions(o => o with { Reads = new DataClassOptions { MaxBatchRecords = 2000 } });
-        await using (var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir), _log))
+        await using (var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir.Path), _log))
         {
             for (var i = 0; i < 100; i++)
             {
@@ -39,7 +33,7 @@ public sealed class OutboxTests : IDisposable
             Assert.InRange(outbox.BufferedBatches, 3, 6);
         }
 
-        await using (var reopened = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir), _log))
+        await using (var reopened = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir.Path), _log))
         {
             var batches = Pending(reopened, DataClass.Reads);
             var ids = batches.SelectMany(b => b.Reads).Select(IdOf).ToList();
@@ -52,7 +46,7 @@ public sealed class OutboxTests : IDisposable
     [Fact]
     public async Task Appended_reads_are_committed_by_the_group_commit_without_an_explicit_flush()
     {
-        await using var outbox = Outbox.Outbox.Open(SmallOptions(), new FileOutboxStorage(_dir), _log);
+        await using var outbox = Outbox.Outbox.Open(SmallOptions(), new FileOutboxStorage(_dir.Path), _log);
         await outbox.AppendReadsAsync(Reads(0, 7), default);
         await outbox.AppendReadsAsync(Reads(7, 5), default);
         await WaitUntil(() => outbox.AcceptedReads == 12, "12 reads accepted by the group commit");
@@ -65,7 +59,7 @@ public sealed class OutboxTests : IDisposable
     {
         var options = SmallOptions();
         ulong highest;
-        await using (var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir), _log))
+        await using (var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir.Path), _log))
         {
             await outbox.AppendReadsAsync(Reads(0, 450), default);
             await outbox.AppendEventsAsync(new[] { Event(1), Event(2) }, default);
@@ -90,7 +84,7 @@ public sealed class OutboxTests : IDisposable
             await outbox.FlushAsync(default);
         }
 
-        await using (var reopened = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir), _log))
+        await using (var reopened = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir.Path), _log))
         {
             Assert.Equal(0, reopened.BufferedBatches);
             await reopened.AppendReadsAsync(Reads(1000, 3), default);
@@ -104,7 +98,7 @@ public sealed class OutboxTests : IDisposable
     public async Task Acknowledged_batches_leave_the_outbox_and_do_not_come_back_after_a_reopen()
     {
         var options = SmallOptions();
-        await using (var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir), _log))
+        await using (var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir.Path), _log))
         {
             await outbox.AppendReadsAsync(Reads(0, 1000), default);
             await outbox.FlushAsync(default);
@@ -116,7 +110,7 @@ public sealed class OutboxTests : IDisposable
             Assert.Equal(2, outbox.AckedBatches);
         }
 
-        await using (var reopened = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir), _log))
+        await using (var reopened = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir.Path), _log))
         {
             var ids = Pending(reopened, DataClass.Reads).SelectMany(b => b.Reads).Select(IdOf).ToHashSet();
             Assert.Equal(600, ids.Count);
@@ -131,7 +125,7 @@ public sealed class OutboxTests : IDisposable
     {
         var options = SmallOptions(o => o with { MaxBytes = 4 * 64 * 1024 });
         var metricsMeter = new System.Diagnostics.Metrics.Meter("test.outbox." + Guid.NewGuid());
-        await using var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir), _log, new OutboxMetrics(metricsMeter));
+        await using var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir.Path), _log, new OutboxMetrics(metricsMeter));
         var events = Enumerable.Range(0, 200).Select(i => Event(i)).ToArray();
         await outbox.AppendEventsAsync(events, default);
         await outbox.FlushAsync(default);
@@ -162,7 +156,7 @@ public sealed class OutboxTests : IDisposable
     {
         var clock = new ManualClock();
         var options = SmallOptions(o => o with { MaxAge = TimeSpan.FromHours(1) });
-        await using var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir), _log, null, clock);
+        await using var outbox = Outbox.Outbox.Open(options, new FileOutboxStorage(_dir.Path), _log, null, clock);
         await outbox.AppendReadsAsync(Reads(0, 300), default);
         await outbox.FlushAsync(default);
         clock.Advance(TimeSpan.FromHours(2));
@@ -190,7 +184,7 @@ public sealed class OutboxTests : IDisposable
             "outbox-commit-interval" => good with { CommitInterval = TimeSpan.Zero },
             _ => good with { Reads = new DataClassOptions { MaxBatchRecords = 0 } },
         };
-        var ex = Assert.Throws<OptionsException>(() => Outbox.Outbox.Open(bad, new FileOutboxStorage(_dir), _log));
+        var ex = Assert.Throws<OptionsException>(() => Outbox.Outbox.Open(bad, new FileOutboxStorage(_dir.Path), _log));
         Assert.Equal(key, ex.Key);
         Assert.Contains(key, ex.Message, StringComparison.Ordinal);
     }
