@@ -203,7 +203,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     {
         if ((admission & Admission.SourceBehind) != 0)
         {
-            _releasePending = false;
+            // What the previous events made due is released first, as per record, then the held events.
+            CatchUpRelease();
             Advance();
         }
         else if (admission != Admission.Settled)

@@ -1,5 +1,6 @@
 using EdgeStream.Engine;
 using EdgeStream.Engine.InMemory;
+using EdgeStream.Engine.Time;
 using EdgeStream.Engine.TestHost;
 
 namespace EdgeStream.Tests.Engine;
@@ -179,6 +180,46 @@ public sealed class BatchProcessingTests
         Assert.Equal(2, kit.Task.Counters.Processed);
         Assert.Equal(2, kit.Task.BufferedEvents);
         Assert.Equal(4, kit.Task.NextOffset);
+    }
+
+    [Fact]
+    public void A_returning_source_releasing_held_events_mid_batch_gives_the_per_record_outputs()
+    {
+        List<string> Run(bool batched)
+        {
+            var kit = new TaskKit(new EngineOptions { OutOfOrdernessUs = 50_000, AllowedLatenessUs = 0, IdleTimeout = TimeSpan.FromSeconds(1) });
+
+            // Both sources send, fall silent and go idle; source 200 then returns far behind the watermark, and
+            // its event is held on its own clock.
+            kit.Feed(new CountEvent(7, 200, T0 + 10_000, 0, 1));
+            kit.Feed(new CountEvent(7, 100, T0 + 500_000, 0, 1));
+            kit.Clock.Advance(TimeSpan.FromSeconds(2));
+            kit.Task.OnClock(caughtUp: true);
+            kit.Feed(new CountEvent(7, 200, T0 + 20_000, 1, 1));
+            Assert.Equal(SourceStatus.Behind, kit.Task.Sources().Single(s => s.Id == 200).Status);
+
+            // Source 100 moves the watermark past key 7's window end (T0 + 1 s); then source 200's own watermark
+            // passes its held event. Per record, the window fires before the held event is processed.
+            CountEvent[] tail = [new(7, 100, T0 + 1_100_000, 1, 1), new(7, 200, T0 + 100_000, 2, 1)];
+            if (batched)
+            {
+                kit.Task.ProcessEvents(tail, kit.Offset);
+                kit.Offset += tail.Length;
+            }
+            else
+            {
+                kit.Feed(tail);
+            }
+
+            kit.Task.EndOfInput();
+            Assert.Equal(0, kit.Side.Count);
+            return kit.Outputs();
+        }
+
+        var perRecord = Run(batched: false);
+        Assert.Contains(perRecord, o => o.Contains(" Window ", StringComparison.Ordinal));
+        Assert.Contains(perRecord, o => o.Contains(" Correction ", StringComparison.Ordinal));
+        Assert.Equal(perRecord, Run(batched: true));
     }
 
     [Fact]
