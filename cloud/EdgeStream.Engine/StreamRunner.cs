@@ -530,7 +530,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
             }
 
             // The task's clock counts whole milliseconds: wake at the first one at or after the timer.
-            var untilUs = next - (_runner._clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000);
+            var untilUs = next - NowUs();
             var wait = TimeSpan.FromMilliseconds(Math.Max(1, (untilUs + 999) / 1000));
             return wait < pollInterval ? wait : pollInterval;
         }
