@@ -108,9 +108,6 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// <summary>Registered event-time and processing-time timers.</summary>
     public int TimerCount => _eventTimers.Count + _processingTimers.Count;
 
-    /// <summary>Approximate bytes of keyed state and timers held in memory.</summary>
-    public long ApproximateStateBytes => _table.ApproximateBytes + (_eventTimers.Capacity + _processingTimers.Heap.Length) * (long)Unsafe.SizeOf<TimerEntry>();
-
     /// <summary>Each source's clock: id, newest event time, status.</summary>
     public IReadOnlyList<SourceInfo> Sources()
     {

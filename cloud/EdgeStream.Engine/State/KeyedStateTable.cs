@@ -80,9 +80,6 @@ internal sealed class KeyedStateTable<TKey, TState>
     /// <summary>The entry array (for snapshots); slots below <see cref="HighWater"/> with Next &gt;= -1 are live.</summary>
     public StateEntry<TKey, TState>[] Entries => _entries;
 
-    /// <summary>Approximate bytes held by the table's arrays.</summary>
-    public long ApproximateBytes => (long)_buckets.Length * sizeof(int) + (long)_entries.Length * Unsafe.SizeOf<StateEntry<TKey, TState>>();
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref StateEntry<TKey, TState> At(int slot) => ref _entries[slot];
 

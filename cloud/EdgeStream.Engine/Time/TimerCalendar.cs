@@ -25,21 +25,6 @@ internal sealed class TimerCalendar
     /// <summary>Time of the earliest pending timer, <see cref="long.MaxValue"/> when none.</summary>
     public long NextTime { get; private set; } = long.MaxValue;
 
-    /// <summary>Timer slots allocated (for memory accounting).</summary>
-    public long Capacity
-    {
-        get
-        {
-            long n = _scratch.Length;
-            foreach (var b in _buckets.All)
-            {
-                n += b.Entries.Length;
-            }
-
-            return n;
-        }
-    }
-
     /// <summary>Adds a timer (the caller has checked it is not a duplicate).</summary>
     public void Add(int slot, ulong keyHash, long time)
     {
