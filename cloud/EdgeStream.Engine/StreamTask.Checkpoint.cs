@@ -494,8 +494,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                 slots.Add(slot);
             }
 
-            ReadGroupTimers(ref r, null, slots);
-            ReadGroupTimers(ref r, _processingTimers, slots);
+            ReadGroupTimers(ref r, TimerDomain.EventTime, slots);
+            ReadGroupTimers(ref r, TimerDomain.ProcessingTime, slots);
             if (r.Position - start != length)
             {
                 throw new CheckpointFormatException($"Key group {group} section is {r.Position - start} bytes, header says {length}.");
@@ -503,8 +503,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
     }
 
-    /// <summary>Reads a key group's timers into <paramref name="queue"/>, or as event-time timers when it is null.</summary>
-    private void ReadGroupTimers(ref SnapshotReader r, TimerQueue? queue, List<int> slots)
+    /// <summary>Reads a key group's timers of one domain and registers them.</summary>
+    private void ReadGroupTimers(ref SnapshotReader r, TimerDomain domain, List<int> slots)
     {
         var n = r.ReadCount(100_000_000, "timer");
         for (var i = 0; i < n; i++)
@@ -516,14 +516,13 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                 throw new CheckpointFormatException($"Timer names entry {index} of a key group with {slots.Count} entries.");
             }
 
-            var slot = slots[index];
-            if (queue is null)
+            if (domain == TimerDomain.EventTime)
             {
-                AddEventTimer(slot, time);
+                AddEventTimer(slots[index], time);
             }
-            else if (queue.Add(slot, _table.At(slot).Hash, time))
+            else
             {
-                _table.At(slot).PendingTimers++;
+                AddProcessingTimer(slots[index], time);
             }
         }
     }

@@ -568,6 +568,16 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         _job.OnTimer(domain, ref entry.State, _context);
     }
 
+    /// <summary>Registers a processing-time timer of the key in <paramref name="slot"/> unless it has one at that time.</summary>
+    private void AddProcessingTimer(int slot, long time)
+    {
+        ref var e = ref _table.At(slot);
+        if (_processingTimers.Add(slot, e.Hash, time))
+        {
+            e.PendingTimers++;
+        }
+    }
+
     /// <summary>Registers an event-time timer of the key in <paramref name="slot"/> unless it has one at that time.</summary>
     private void AddEventTimer(int slot, long time)
     {
@@ -722,14 +732,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
         public override void DeleteEventTimer(long time) => _task.DeleteEventTimer(_slot, time);
 
-        public override void RegisterProcessingTimer(long time)
-        {
-            ref var e = ref _task._table.At(_slot);
-            if (_task._processingTimers.Add(_slot, e.Hash, time))
-            {
-                e.PendingTimers++;
-            }
-        }
+        public override void RegisterProcessingTimer(long time) => _task.AddProcessingTimer(_slot, time);
 
         public override void DeleteProcessingTimer(long time)
         {
