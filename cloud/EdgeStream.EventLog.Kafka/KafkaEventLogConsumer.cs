@@ -121,11 +121,8 @@ internal sealed class KafkaEventLogConsumer : IEventLogConsumer
 
                         try
                         {
-                            if (!await _fetched.Reader.WaitToReadAsync(timeout.Token))
-                            {
-                                break;
-                            }
-
+                            // The channel is never completed: this returns when a run arrives, or throws on time-out.
+                            await _fetched.Reader.WaitToReadAsync(timeout.Token);
                             continue;
                         }
                         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
