@@ -78,7 +78,7 @@ public sealed class EngineSuite : IBenchmarkSuite
 
         // Floor: the same work hand-written for this one job (EngineFloor), fed the same way; first checked
         // to emit exactly the engine's outputs over one pass of the events.
-        CheckFloorEmitsTheEngineOutputs(events);
+        CheckFloorEmitsTheEngineOutputs(events, engineOptions);
         double FloorRate(FloorPart omit)
         {
             var floor = new EngineFloor(Bound, sources: 8, emit: static (_, _, _) => { }, omit);
@@ -167,16 +167,17 @@ public sealed class EngineSuite : IBenchmarkSuite
     /// The floor loop must do the engine's work, not less: over one pass of the events and the end of input,
     /// both emit the same outputs (key, window end, count), compared as an order-independent digest.
     /// </summary>
-    private static void CheckFloorEmitsTheEngineOutputs(BenchEvent[] events)
+    private static void CheckFloorEmitsTheEngineOutputs(BenchEvent[] events, EngineOptions options)
     {
         var engineSink = new DigestSink();
-        var options = new EngineOptions { OutOfOrdernessUs = Bound, AllowedLatenessUs = 0, KeyGroupCount = 128 };
         var task = NewTask(options, engineSink);
-        for (var i = 0; i < events.Length; i += options.ReadBatchSize)
+        var batch = new BenchEvent[options.ReadBatchSize];
+        long offset = 0;
+        FeedShifted(events, batch, shift: 0, b =>
         {
-            task.ProcessEvents(events.AsSpan(i, Math.Min(options.ReadBatchSize, events.Length - i)), i);
-        }
-
+            task.ProcessEvents(b, offset);
+            offset += b.Length;
+        });
         task.EndOfInput();
         long floorCount = 0;
         ulong floorDigest = 0;
@@ -186,11 +187,7 @@ public sealed class EngineSuite : IBenchmarkSuite
             floorCount++;
             floorDigest += DigestSink.Of(key, time, count);
         }, tableSize: 1024);
-        for (var i = 0; i < events.Length; i += options.ReadBatchSize)
-        {
-            floor.Process(events.AsSpan(i, Math.Min(options.ReadBatchSize, events.Length - i)));
-        }
-
+        FeedShifted(events, batch, shift: 0, floor.Process);
         floor.Flush();
         if (floorCount != engineSink.Count || floorDigest != engineSink.Digest || floorCount == 0)
         {
