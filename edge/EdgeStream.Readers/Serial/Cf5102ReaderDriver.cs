@@ -17,22 +17,25 @@ public sealed class Cf5102ReaderDriver : FramedSerialReaderDriver
     private readonly byte[] _frame = new byte[Cf5102Codec.MaxFrameLength];
     private readonly Epc[] _epcs = new Epc[256];
     private readonly TagRead[] _batch = new TagRead[256];
+    private readonly byte[] _poll;
+    private readonly string _answering;
     private long _rejected;
 
     /// <summary>Creates a driver; nothing opens until <see cref="RunAsync"/>.</summary>
     public Cf5102ReaderDriver(ISerialLink link, string readerId, ReaderSettings settings, ILogger<Cf5102ReaderDriver> logger)
         : base(link, readerId, settings, logger, "CF-RU5102", pipeBufferSize: 1024, $"CF-RU5102 reader on {link.Name} sent no answer")
     {
+        _poll = Cf5102Codec.Command(Settings.SerialAddress, Cf5102Command.Inventory);
+        _answering = $"CF-RU5102 reader on {link.Name} answers inventory polls.";
     }
 
     private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
     {
-        var poll = Cf5102Codec.Command(Settings.SerialAddress, Cf5102Command.Inventory);
         while (true)
         {
-            await stream.WriteAsync(poll, ct);
+            await stream.WriteAsync(_poll, ct);
             await PollAsync(reader, sink, ct);
-            state.ReportConnected($"CF-RU5102 reader on {Link.Name} answers inventory polls.");
+            state.ReportConnected(_answering);
         }
     }
 

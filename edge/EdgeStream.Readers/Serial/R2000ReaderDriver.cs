@@ -15,6 +15,11 @@ namespace EdgeStream.Readers.Serial;
 public sealed class R2000ReaderDriver : FramedSerialReaderDriver
 {
     private readonly byte[] _frame = new byte[R2000Codec.MaxFrameLength];
+
+    // Fixed by the settings: built once, sent every session (the work antenna) and every round (the inventory).
+    private readonly byte[]? _setWorkAntenna;
+    private readonly byte[] _inventory;
+    private readonly string _inventorying;
     private TagRead[] _batch = new TagRead[64];
     private R2000StreamStats _stats;
 
@@ -26,21 +31,13 @@ public sealed class R2000ReaderDriver : FramedSerialReaderDriver
         {
             throw new ArgumentException($"Reader setting 'antennas' = '{string.Join(',', Settings.Antennas)}' is invalid: an R2000 module has antennas 1..4.");
         }
-    }
 
-    /// <summary>Bytes of line noise seen (outside any frame).</summary>
-    public long NoiseBytes => Interlocked.Read(ref _stats.NoiseBytes);
-
-    private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
-    {
         var address = Settings.SerialAddress;
         var antennas = Settings.Antennas.Count == 0 ? [(ushort)1] : Settings.Antennas.ToArray();
-        byte[] inventory;
         if (antennas.Length == 1)
         {
-            await stream.WriteAsync(R2000Codec.Frame(address, R2000Command.SetWorkAntenna, (byte)(antennas[0] - 1)), ct);
-            await ExpectAcknowledgementAsync(reader, sink, ct);
-            inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, Settings.InventoryRepeat);
+            _setWorkAntenna = R2000Codec.Frame(address, R2000Command.SetWorkAntenna, (byte)(antennas[0] - 1));
+            _inventory = R2000Codec.Frame(address, R2000Command.RealTimeInventory, Settings.InventoryRepeat);
         }
         else
         {
@@ -55,14 +52,28 @@ public sealed class R2000ReaderDriver : FramedSerialReaderDriver
 
             data[8] = 0;
             data[9] = Settings.InventoryRepeat;
-            inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
+            _inventory = R2000Codec.Frame(address, R2000Command.FastSwitchAntennaInventory, data);
+        }
+
+        _inventorying = $"R2000 module on {link.Name} is inventorying antennas {string.Join(',', antennas)}.";
+    }
+
+    /// <summary>Bytes of line noise seen (outside any frame).</summary>
+    public long NoiseBytes => Interlocked.Read(ref _stats.NoiseBytes);
+
+    private protected override async Task StreamAsync(Stream stream, PipeReader reader, IReadSink sink, SessionState state, CancellationToken ct)
+    {
+        if (_setWorkAntenna is not null)
+        {
+            await stream.WriteAsync(_setWorkAntenna, ct);
+            await ExpectAcknowledgementAsync(reader, sink, ct);
         }
 
         while (true)
         {
-            await stream.WriteAsync(inventory, ct);
+            await stream.WriteAsync(_inventory, ct);
             await RoundAsync(reader, sink, ct);
-            state.ReportConnected($"R2000 module on {Link.Name} is inventorying antennas {string.Join(',', antennas)}.");
+            state.ReportConnected(_inventorying);
         }
     }
 
