@@ -10,13 +10,13 @@ namespace EdgeStream.Edge.Http;
 
 /// <summary>
 /// The daemon's small HTTP/1.1 server for <c>/healthz</c>, <c>/metrics</c> and <c>POST /api/scans</c>
-/// on the address given by <c>--http</c> (loopback for metrics scrapers on the gateway; a LAN address when
-/// handheld scanners post to it). It replaces ASP.NET Core's Kestrel, which cost the gateway ~8 MB of resident
+/// on the address given by <c>--http</c>, which the configuration accepts only on loopback (the endpoints carry
+/// no authentication). It replaces ASP.NET Core's Kestrel, which cost the gateway ~8 MB of resident
 /// memory (mapped framework, JIT'd code, threads) for three endpoints. Strictly bounded: a fixed
 /// number of connections, a header block and a body of at most a few hundred KB, a deadline per request;
 /// anything else is answered with a 4xx/5xx naming the problem, counted, and the connection closed.
 /// Supports keep-alive, <c>Content-Length</c> and chunked request bodies and <c>Expect: 100-continue</c>;
-/// not TLS or HTTP/2: bind it to loopback or a trusted LAN only, behind a TLS proxy if it must cross one.
+/// not TLS or HTTP/2: handhelds on the LAN reach it through a TLS proxy on the gateway.
 /// </summary>
 public sealed partial class EdgeHttpServer : IAsyncDisposable
 {
