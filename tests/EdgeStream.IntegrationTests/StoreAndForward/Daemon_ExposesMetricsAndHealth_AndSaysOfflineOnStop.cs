@@ -7,15 +7,9 @@ namespace EdgeStream.Tests.StoreAndForward;
 [Trait("Capability", "StoreAndForward")]
 public sealed class Daemon_ExposesMetricsAndHealth_AndSaysOfflineOnStop : IDisposable
 {
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "es-metrics-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dataDir = new("es-metrics-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dataDir))
-        {
-            Directory.Delete(_dataDir, true);
-        }
-    }
+    public void Dispose() => _dataDir.Dispose();
 
     [Fact]
     public async Task Metrics_health_and_status_are_served()
@@ -24,7 +18,7 @@ public sealed class Daemon_ExposesMetricsAndHealth_AndSaysOfflineOnStop : IDispo
         await using var cloud = await BatchCollector.StartAsync(broker.Uri);
         await using var daemon = EdgeDaemonProcess.Start(
             "run", "--gateway-id", "gw-metrics", "--reader", "sim://?rate=2000&tags=20", "--broker", broker.Uri.ToString(),
-            "--data-dir", _dataDir, "--http", "127.0.0.1:0");
+            "--data-dir", _dataDir.Path, "--http", "127.0.0.1:0");
         await daemon.WaitListeningAsync();
 
         string scrape = string.Empty;

@@ -15,22 +15,16 @@ namespace EdgeStream.Tests.StoreAndForward;
 public sealed class Daemon_KillNineUnderLoad_LosesNothingAccepted : IDisposable
 {
     private const string Gateway = "gw-kill-9";
-    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "es-kill9-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dataDir = new("es-kill9-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dataDir))
-        {
-            Directory.Delete(_dataDir, true);
-        }
-    }
+    public void Dispose() => _dataDir.Dispose();
 
     private string[] Args(Uri broker, int run, int rate) =>
     [
         "run", "--gateway-id", Gateway,
         "--reader", $"sim://?rate={rate}&tags=0&run={run}&id=sim-{run}",
         "--broker", broker.ToString(),
-        "--data-dir", _dataDir,
+        "--data-dir", _dataDir.Path,
         "--http", "127.0.0.1:0",
         "--outbox-commit-interval", "50ms",
         "--uplink-retry-min", "100ms",

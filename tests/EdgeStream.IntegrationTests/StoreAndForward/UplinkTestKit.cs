@@ -12,10 +12,10 @@ internal sealed class EdgeUnderTest : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _uplinkRun;
+    private readonly TempDirectory _dir = new("es-edge-");
 
     public EdgeUnderTest(Uri broker, string gatewayId = "gw-it-01", Func<UplinkOptions, UplinkOptions>? tweak = null)
     {
-        Dir = Path.Combine(Path.GetTempPath(), "es-edge-" + Guid.NewGuid().ToString("N"));
         Outbox = EdgeStream.Outbox.Outbox.Open(
             new OutboxOptions { GatewayId = gatewayId, CommitInterval = TimeSpan.FromMilliseconds(20), Reads = new DataClassOptions { MaxBatchRecords = 500 } },
             new FileOutboxStorage(Dir),
@@ -35,7 +35,7 @@ internal sealed class EdgeUnderTest : IAsyncDisposable
         _uplinkRun = Task.Run(() => Uplink.RunAsync(_stop.Token));
     }
 
-    public string Dir { get; }
+    public string Dir => _dir.Path;
 
     public EdgeStream.Outbox.Outbox Outbox { get; }
 
@@ -84,7 +84,7 @@ internal sealed class EdgeUnderTest : IAsyncDisposable
 
         await Outbox.DisposeAsync();
         _stop.Dispose();
-        Directory.Delete(Dir, true);
+        _dir.Dispose();
     }
 }
 
