@@ -3,11 +3,7 @@ namespace EdgeStream.Tests;
 /// <summary>A temporary folder, created at once and removed when the test ends (both test projects compile this file).</summary>
 internal sealed class TempDirectory : IDisposable
 {
-    public TempDirectory(string prefix = "edgestream-")
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
+    public TempDirectory(string prefix = "edgestream-") => Path = Directory.CreateTempSubdirectory(prefix).FullName;
 
     public string Path { get; }
 
