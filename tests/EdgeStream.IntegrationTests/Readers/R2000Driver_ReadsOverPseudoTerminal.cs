@@ -27,7 +27,7 @@ public sealed class R2000Driver_ReadsOverPseudoTerminal
     [InlineData("antennas=1,3", new ushort[] { 1, 3 })]
     public async Task Reads_arrive_with_antenna_and_rssi(string query, ushort[] antennas)
     {
-        await using var emulator = new R2000Emulator(new R2000EmulatorOptions { Scenario = TwoAntennas, Loop = true });
+        await using var emulator = LoopingWithFaults();
         await emulator.StartAsync();
         await using var driver = ReaderDrivers.Create($"serial://{emulator.DevicePath}?protocol=r2000&baud=115200&{query}", "module-1", NullLoggerFactory.Instance);
         var sink = new TestSink();
