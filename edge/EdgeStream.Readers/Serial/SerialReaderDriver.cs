@@ -64,11 +64,17 @@ public abstract class FramedSerialReaderDriver : SerialReaderDriver
     }
 
     /// <summary>
-    /// Reads until <see cref="TryReadFrame"/> finds a frame and returns its length. The whole wait is
-    /// bounded by the read timeout; past it, or when the device closes, the link fails.
+    /// Reads until <see cref="TryReadFrame"/> finds a frame and returns its length. The wait for bytes is
+    /// bounded by the read timeout; past it, or when the device closes, the link fails. Frames usually
+    /// arrive several to a read, so what is already buffered is looked at before a time-out is armed.
     /// </summary>
     private protected async ValueTask<int> NextFrameAsync(PipeReader reader, IReadSink sink, CancellationToken ct)
     {
+        if (reader.TryRead(out var buffered) && Take(reader, buffered, sink, out var length))
+        {
+            return length;
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(Settings.SerialReadTimeout);
         while (true)
@@ -83,19 +89,25 @@ public abstract class FramedSerialReaderDriver : SerialReaderDriver
                 throw new ReaderLinkException($"{_silence} for {Settings.SerialReadTimeout.TotalSeconds:0.###} s: link declared dead.");
             }
 
-            var buffer = result.Buffer;
-            var found = TryReadFrame(ref buffer, sink, out var length);
-            reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
-            if (found)
+            if (Take(reader, result, sink, out length))
             {
                 return length;
             }
-
-            if (result.IsCompleted)
-            {
-                throw DeviceClosed();
-            }
         }
+    }
+
+    /// <summary>Looks for a frame in what one read returned and advances the reader past what was used; throws when the device closed.</summary>
+    private bool Take(PipeReader reader, ReadResult result, IReadSink sink, out int length)
+    {
+        var buffer = result.Buffer;
+        var found = TryReadFrame(ref buffer, sink, out length);
+        reader.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
+        if (!found && result.IsCompleted)
+        {
+            throw DeviceClosed();
+        }
+
+        return found;
     }
 
     /// <summary>
