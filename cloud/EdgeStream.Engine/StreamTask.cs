@@ -20,11 +20,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 {
     private const int TtlScanPerStep = 64;
 
-    // How many events (or timers) ahead of the one processed the state of a key is prefetched: its hash
-    // bucket first, then its entry. Powers of two.
-    private const int BucketPrefetchDistance = 16;
+    // How many events (or timers) ahead of the one processed the state of a key is prefetched: its index
+    // cell first, then its entry. Powers of two.
+    private const int IndexPrefetchDistance = 16;
     private const int EntryPrefetchDistance = 8;
-    private const int ChainPrefetchDistance = 4;
 
     private readonly StreamJob<TEvent, TKey, TState, TOutput> _job;
     private readonly EngineOptions _options;
@@ -41,8 +40,8 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private readonly ReorderBuffer<TEvent> _reorder;
     private readonly SourceClocks<TEvent> _sources;
     private readonly Context _context;
-    private readonly ulong[] _hashAhead = new ulong[BucketPrefetchDistance];
-    private readonly TKey[] _keyAhead = new TKey[BucketPrefetchDistance];
+    private readonly ulong[] _hashAhead = new ulong[IndexPrefetchDistance];
+    private readonly TKey[] _keyAhead = new TKey[IndexPrefetchDistance];
     private readonly long _idleTimeoutUs;
     private long _nowUs;
     private int _ttlCursor;
@@ -453,10 +452,10 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// </summary>
     private int ReleaseRun(ReadOnlySpan<long> times, ReadOnlySpan<TEvent> events, long watermark)
     {
-        const int Mask = BucketPrefetchDistance - 1;
-        for (var k = 0; k < Math.Min(BucketPrefetchDistance, times.Length); k++)
+        const int Mask = IndexPrefetchDistance - 1;
+        for (var k = 0; k < Math.Min(IndexPrefetchDistance, times.Length); k++)
         {
-            HashAndPrefetchBucket(events[k], k);
+            HashAndPrefetchIndex(events[k], k);
             if (k < EntryPrefetchDistance)
             {
                 _table.PrefetchEntry(_hashAhead[k]);
@@ -473,22 +472,16 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             }
 
             // Staged prefetch, so that the table's cache misses overlap the work on the events in between:
-            // the hash bucket of the key 16 events ahead, the entry of the key 8 events ahead (its bucket
-            // is in cache by then), the next entry of its chain 4 ahead when the first is another key's.
-            // Each key's hash is computed once, at the first stage.
+            // the index cell of the key 16 events ahead, the entry of the key 8 events ahead (its index cell
+            // is in cache by then). Each key's hash is computed once, at the first stage.
             var hash = _hashAhead[released & Mask];
             var key = _keyAhead[released & Mask];
-            if (released + ChainPrefetchDistance < times.Length)
-            {
-                _table.PrefetchChainNext(_hashAhead[(released + ChainPrefetchDistance) & Mask]);
-            }
-
             if (released + EntryPrefetchDistance < times.Length)
             {
                 _table.PrefetchEntry(_hashAhead[(released + EntryPrefetchDistance) & Mask]);
-                if (released + BucketPrefetchDistance < times.Length)
+                if (released + IndexPrefetchDistance < times.Length)
                 {
-                    HashAndPrefetchBucket(events[released + BucketPrefetchDistance], released & Mask);
+                    HashAndPrefetchIndex(events[released + IndexPrefetchDistance], released & Mask);
                 }
             }
 
@@ -499,15 +492,15 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         return released;
     }
 
-    /// <summary>Keeps an event's key and hash in place <paramref name="at"/> of the look-ahead, and starts to load its hash bucket.</summary>
+    /// <summary>Keeps an event's key and hash in place <paramref name="at"/> of the look-ahead, and starts to load its index cell.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void HashAndPrefetchBucket(in TEvent evt, int at)
+    private void HashAndPrefetchIndex(in TEvent evt, int at)
     {
         var key = _job.KeyOf(evt);
         var hash = _job.HashKey(key);
         _keyAhead[at] = key;
         _hashAhead[at] = hash;
-        _table.PrefetchBucket(hash);
+        _table.PrefetchIndex(hash);
     }
 
     private void Process(in TEvent evt, long time, EventFlags flags)

@@ -25,7 +25,7 @@ internal struct StateEntry<TKey, TState>
     /// </summary>
     public long SoleEventTimer;
 
-    /// <summary>Chain link: >= -1 live (next index or -1); &lt;= -2 free, encoding the next free slot as -3 - Next.</summary>
+    /// <summary>&gt;= -1: live; &lt;= -2: free, encoding the next free slot as -3 - Next.</summary>
     public int Next;
 
     /// <summary>Registered timers of this key in both domains; a key with timers is never expired.</summary>
@@ -45,15 +45,21 @@ internal struct StateEntry<TKey, TState>
 }
 
 /// <summary>
-/// Per-key state of one task: a hash table over flat arrays (separate chaining by index, as
-/// <see cref="Dictionary{TKey,TValue}"/> does) whose slots never move while a key lives, so timers can
-/// name a key by slot, and whose entries can be copied with one <see cref="Array.Copy(Array,Array,int)"/>
-/// when a checkpoint starts.
+/// Per-key state of one task: entries in a flat array whose slots never move while a key lives (timers
+/// name a key by slot, and a checkpoint copies the entries with one <see cref="Array.Copy(Array,Array,int)"/>),
+/// found through an open-addressing index of 8-byte cells, each the slot and 32 bits of the key's hash.
 /// </summary>
+/// <remarks>
+/// A lookup reads the index cell at the hash's home and the cells after it (linear probing, at most half
+/// full) and only the entry whose hash bits match: the index line can be prefetched straight from the
+/// hash, and the entry from the index, so a lookup ahead of time is two independent loads. (With chained
+/// entries about a third of lookups had to read another key's entry to learn the next link.)
+/// </remarks>
 internal sealed class KeyedStateTable<TKey, TState>
     where TKey : notnull, IEquatable<TKey>
 {
-    private int[] _buckets;
+    // Index cell: 0 empty, else (upper 32 bits of the hash) << 32 | (slot + 1).
+    private ulong[] _index;
     private StateEntry<TKey, TState>[] _entries;
     private int _highWater;
     private int _freeList = -1;
@@ -67,7 +73,7 @@ internal sealed class KeyedStateTable<TKey, TState>
             size <<= 1;
         }
 
-        _buckets = new int[size * 2];
+        _index = new ulong[size * 2];
         _entries = new StateEntry<TKey, TState>[size];
     }
 
@@ -86,54 +92,48 @@ internal sealed class KeyedStateTable<TKey, TState>
     public static bool IsLive(in StateEntry<TKey, TState> e) => e.Next >= -1;
 
     /// <summary>
-    /// Hints the processor to load the hash bucket of <paramref name="hash"/> (a hint only: on processors
+    /// Hints the processor to load the index cell of <paramref name="hash"/> (a hint only: on processors
     /// without a prefetch instruction it does nothing, and it never faults).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void PrefetchBucket(ulong hash)
+    public unsafe void PrefetchIndex(ulong hash)
     {
         if (Sse.IsSupported)
         {
-            Sse.Prefetch0(Unsafe.AsPointer(ref _buckets[Bucket(hash)]));
-        }
-    }
-
-    /// <summary>Hints the processor to load the first entry of a hash's chain (best after <see cref="PrefetchBucket"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void PrefetchEntry(ulong hash)
-    {
-        if (Sse.IsSupported)
-        {
-            var i = _buckets[Bucket(hash)] - 1;
-            if (i >= 0)
-            {
-                // An entry usually straddles two cache lines: ask for both.
-                ref var e = ref _entries[i];
-                Sse.Prefetch0(Unsafe.AsPointer(ref e));
-                Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref Unsafe.As<StateEntry<TKey, TState>, byte>(ref e), Unsafe.SizeOf<StateEntry<TKey, TState>>() - 1)));
-            }
+            Sse.Prefetch0(Unsafe.AsPointer(ref _index[Home(hash)]));
         }
     }
 
     /// <summary>
-    /// When the first entry of a hash's chain (prefetched by <see cref="PrefetchEntry"/>) is another key's,
-    /// hints the processor to load the next one: with the table up to fully loaded, about a third of the
-    /// lookups go past the first entry.
+    /// Hints the processor to load the entry of <paramref name="hash"/>'s key, found from its index cell
+    /// (best once <see cref="PrefetchIndex"/> has brought that in). Does nothing for an absent key.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void PrefetchChainNext(ulong hash)
+    public void PrefetchEntry(ulong hash)
     {
         if (Sse.IsSupported)
         {
-            var i = _buckets[Bucket(hash)] - 1;
-            if (i >= 0 && _entries[i].Hash != hash)
+            var index = _index;
+            var mask = index.Length - 1;
+            var tag = hash >> 32;
+            for (var i = Home(hash); ; i = (i + 1) & mask)
             {
-                PrefetchSlot(_entries[i].Next);
+                var cell = index[i];
+                if (cell == 0)
+                {
+                    return;
+                }
+
+                if (cell >> 32 == tag)
+                {
+                    PrefetchSlot((int)(uint)cell - 1);
+                    return;
+                }
             }
         }
     }
 
-    /// <summary>Hints the processor to load the entry in <paramref name="slot"/> (see <see cref="PrefetchEntry"/>).</summary>
+    /// <summary>Hints the processor to load the entry in <paramref name="slot"/>, both of its cache lines.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void PrefetchSlot(int slot)
     {
@@ -146,47 +146,48 @@ internal sealed class KeyedStateTable<TKey, TState>
     }
 
     /// <summary>Finds a key's slot, or -1.</summary>
-    public int Find(in TKey key, ulong hash)
-    {
-        var entries = _entries;
-        var i = _buckets[Bucket(hash)] - 1;
-        while (i >= 0)
-        {
-            ref var e = ref entries[i];
-            if (e.Hash == hash && e.Key.Equals(key))
-            {
-                return i;
-            }
-
-            i = e.Next;
-        }
-
-        return -1;
-    }
+    public int Find(in TKey key, ulong hash) => Probe(key, hash, out _);
 
     /// <summary>Finds a key's slot, adding a default entry when absent.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int FindOrAdd(in TKey key, ulong hash, out bool added)
     {
-        var entries = _entries;
-        var i = _buckets[Bucket(hash)] - 1;
-        while (i >= 0)
-        {
-            ref var e = ref entries[i];
-            if (e.Hash == hash && e.Key.Equals(key))
-            {
-                added = false;
-                return i;
-            }
-
-            i = e.Next;
-        }
-
-        added = true;
-        return Add(key, hash);
+        var slot = Probe(key, hash, out var cell);
+        added = slot < 0;
+        return added ? Add(key, hash, cell) : slot;
     }
 
-    private int Add(in TKey key, ulong hash)
+    /// <summary>The key's slot, or -1 with <paramref name="emptyCell"/> the index cell where it would go.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Probe(in TKey key, ulong hash, out int emptyCell)
+    {
+        var index = _index;
+        var entries = _entries;
+        var mask = index.Length - 1;
+        var tag = hash >> 32;
+        for (var i = Home(hash); ; i = (i + 1) & mask)
+        {
+            var cell = index[i];
+            if (cell == 0)
+            {
+                emptyCell = i;
+                return -1;
+            }
+
+            if (cell >> 32 == tag)
+            {
+                var slot = (int)(uint)cell - 1;
+                ref var e = ref entries[slot];
+                if (e.Hash == hash && e.Key.Equals(key))
+                {
+                    emptyCell = -1;
+                    return slot;
+                }
+            }
+        }
+    }
+
+    private int Add(in TKey key, ulong hash, int cell)
     {
         int slot;
         if (_freeCount > 0)
@@ -200,14 +201,14 @@ internal sealed class KeyedStateTable<TKey, TState>
             if (_highWater == _entries.Length)
             {
                 Resize();
+                Probe(key, hash, out cell);
             }
 
             slot = _highWater++;
         }
 
-        ref var b = ref _buckets[Bucket(hash)];
-        _entries[slot] = new StateEntry<TKey, TState> { Key = key, Hash = hash, Next = b - 1 };
-        b = slot + 1;
+        _entries[slot] = new StateEntry<TKey, TState> { Key = key, Hash = hash, Next = -1 };
+        _index[cell] = Cell(hash, slot);
         return slot;
     }
 
@@ -230,22 +231,28 @@ internal sealed class KeyedStateTable<TKey, TState>
     public void Remove(int slot)
     {
         ref var e = ref _entries[slot];
-        ref var b = ref _buckets[Bucket(e.Hash)];
-        if (b - 1 == slot)
+        var index = _index;
+        var mask = index.Length - 1;
+        var i = Home(e.Hash);
+        while ((int)(uint)index[i] - 1 != slot)
         {
-            b = e.Next + 1;
+            i = (i + 1) & mask;
         }
-        else
+
+        // Backward-shift deletion: pull later cells of the probe run into the hole when their home allows,
+        // so that no lookup meets an empty cell before its key (no tombstones to build up).
+        var hole = i;
+        for (var j = (i + 1) & mask; index[j] != 0; j = (j + 1) & mask)
         {
-            var i = b - 1;
-            while (_entries[i].Next != slot)
+            var home = Home(_entries[(int)(uint)index[j] - 1].Hash);
+            if (((j - home) & mask) >= ((j - hole) & mask))
             {
-                i = _entries[i].Next;
+                index[hole] = index[j];
+                hole = j;
             }
-
-            _entries[i].Next = e.Next;
         }
 
+        index[hole] = 0;
         e = default;
         e.Next = -3 - _freeList;
         _freeList = slot;
@@ -255,7 +262,7 @@ internal sealed class KeyedStateTable<TKey, TState>
     /// <summary>Removes every key.</summary>
     public void Clear()
     {
-        Array.Clear(_buckets);
+        Array.Clear(_index);
         Array.Clear(_entries, 0, _highWater);
         _highWater = 0;
         _freeList = -1;
@@ -263,22 +270,30 @@ internal sealed class KeyedStateTable<TKey, TState>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Bucket(ulong hash) => (int)((hash ^ (hash >> 29)) & (ulong)(_buckets.Length - 1));
+    private int Home(ulong hash) => (int)((hash ^ (hash >> 29)) & (ulong)(_index.Length - 1));
+
+    private static ulong Cell(ulong hash, int slot) => (hash & 0xFFFF_FFFF_0000_0000UL) | (uint)(slot + 1);
 
     private void Resize() => ResizeTo(_entries.Length * 2);
 
     private void ResizeTo(int size)
     {
         Array.Resize(ref _entries, size);
-        _buckets = new int[size * 2];
-        for (var i = 0; i < _highWater; i++)
+        var index = new ulong[size * 2];
+        var mask = index.Length - 1;
+        _index = index;
+        for (var slot = 0; slot < _highWater; slot++)
         {
-            ref var e = ref _entries[i];
-            if (e.Next >= -1)
+            ref var e = ref _entries[slot];
+            if (IsLive(e))
             {
-                ref var b = ref _buckets[Bucket(e.Hash)];
-                e.Next = b - 1;
-                b = i + 1;
+                var i = Home(e.Hash);
+                while (index[i] != 0)
+                {
+                    i = (i + 1) & mask;
+                }
+
+                index[i] = Cell(e.Hash, slot);
             }
         }
     }
