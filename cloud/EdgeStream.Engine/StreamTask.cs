@@ -406,20 +406,20 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         {
             // Events up to the watermark and up to the earliest timer (events first on ties), straight from
             // the reorder buffer's sorted run. A callback may register an earlier timer: re-read it each time.
-            _reorder.PeekRun(out var times, out var events);
+            var run = _reorder.PeekRun();
             var released = 0;
-            if (times.Length > 0 && times[0] <= watermark && times[0] <= _eventTimers.NextTime)
+            if (run.Length > 0 && run[0].Time <= watermark && run[0].Time <= _eventTimers.NextTime)
             {
-                released = ReleaseRun(times, events, watermark);
+                released = ReleaseRun(run, watermark);
                 _reorder.Consume(released);
-                if (released == times.Length)
+                if (released == run.Length)
                 {
                     continue;
                 }
             }
 
             // Then the timers due before the next event (a window end shared by many keys fires them all here).
-            var nextEvent = released < times.Length ? times[released] : long.MaxValue;
+            var nextEvent = released < run.Length ? run[released].Time : long.MaxValue;
             var fired = false;
             while (_eventTimers.Count > 0 && _eventTimers.NextTime <= watermark && _eventTimers.NextTime < nextEvent)
             {
@@ -450,12 +450,12 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     /// Processes the events of a sorted run (at least the first is due) up to the watermark and the next
     /// timer; returns how many it processed.
     /// </summary>
-    private int ReleaseRun(ReadOnlySpan<long> times, ReadOnlySpan<TEvent> events, long watermark)
+    private int ReleaseRun(ReadOnlySpan<Buffered<TEvent>> run, long watermark)
     {
         const int Mask = IndexPrefetchDistance - 1;
-        for (var k = 0; k < Math.Min(IndexPrefetchDistance, times.Length); k++)
+        for (var k = 0; k < Math.Min(IndexPrefetchDistance, run.Length); k++)
         {
-            HashAndPrefetchIndex(events[k], k);
+            HashAndPrefetchIndex(run[k].Event, k);
             if (k < EntryPrefetchDistance)
             {
                 _table.PrefetchEntry(_hashAhead[k]);
@@ -463,9 +463,9 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         }
 
         var released = 0;
-        while (released < times.Length)
+        while (released < run.Length)
         {
-            var time = times[released];
+            var time = run[released].Time;
             if (time > watermark || time > _eventTimers.NextTime)
             {
                 break;
@@ -476,16 +476,16 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
             // is in cache by then). Each key's hash is computed once, at the first stage.
             var hash = _hashAhead[released & Mask];
             var key = _keyAhead[released & Mask];
-            if (released + EntryPrefetchDistance < times.Length)
+            if (released + EntryPrefetchDistance < run.Length)
             {
                 _table.PrefetchEntry(_hashAhead[(released + EntryPrefetchDistance) & Mask]);
-                if (released + IndexPrefetchDistance < times.Length)
+                if (released + IndexPrefetchDistance < run.Length)
                 {
-                    HashAndPrefetchIndex(events[released + IndexPrefetchDistance], released & Mask);
+                    HashAndPrefetchIndex(run[released + IndexPrefetchDistance].Event, released & Mask);
                 }
             }
 
-            Process(events[released], key, hash, time, EventFlags.None);
+            Process(run[released].Event, key, hash, time, EventFlags.None);
             released++;
         }
 

@@ -31,8 +31,9 @@ internal sealed class ReorderBuffer<TEvent>
     // Direct-mapped cache of buckets by id: arrivals shuffled within the bound land in a few dozen
     // neighbouring buckets in turn, and a dictionary lookup per event is a large part of inserting.
     private readonly Bucket?[] _ring = new Bucket?[RingSize];
-    private long[] _scratchTimes = [];
-    private TEvent[] _scratchEvents = [];
+    private Buffered<TEvent>[] _scratch = [];
+    private long[] _sortTimes = [];
+    private int[] _sortIndex = [];
     private int[] _counts = [];
     private long _duplicates;
 
@@ -56,7 +57,7 @@ internal sealed class ReorderBuffer<TEvent>
         {
             EnsureCurrent();
             var b = _buckets.Current!;
-            return b.Times[b.Head];
+            return b.Items[b.Head].Time;
         }
     }
 
@@ -92,14 +93,14 @@ internal sealed class ReorderBuffer<TEvent>
         if (b.InOrder && b.Tail > b.Head)
         {
             // Still in release order so far? Then it needs no sort, and a duplicate can only be the last event.
-            var last = b.Times[b.Tail - 1];
-            if (time < last)
+            ref readonly var last = ref b.Items[b.Tail - 1];
+            if (time < last.Time)
             {
                 b.InOrder = false;
             }
-            else if (time == last)
+            else if (time == last.Time)
             {
-                var c = _compare(b.Events[b.Tail - 1], evt);
+                var c = _compare(last.Event, evt);
                 if (c == 0)
                 {
                     return false;
@@ -118,19 +119,16 @@ internal sealed class ReorderBuffer<TEvent>
     /// The earliest events, in release order: the sorted rest of the earliest bucket (empty when the buffer
     /// is). Valid until the next insert or removal; consume what was processed with <see cref="Consume"/>.
     /// </summary>
-    public void PeekRun(out ReadOnlySpan<long> times, out ReadOnlySpan<TEvent> events)
+    public ReadOnlySpan<Buffered<TEvent>> PeekRun()
     {
         if (Count == 0)
         {
-            times = default;
-            events = default;
-            return;
+            return default;
         }
 
         EnsureCurrent();
         var b = _buckets.Current!;
-        times = new ReadOnlySpan<long>(b.Times, b.Head, b.Tail - b.Head);
-        events = new ReadOnlySpan<TEvent>(b.Events, b.Head, b.Tail - b.Head);
+        return new ReadOnlySpan<Buffered<TEvent>>(b.Items, b.Head, b.Tail - b.Head);
     }
 
     /// <summary>Removes the first <paramref name="n"/> events of the run returned by <see cref="PeekRun"/>.</summary>
@@ -139,7 +137,7 @@ internal sealed class ReorderBuffer<TEvent>
         var b = _buckets.Current!;
         if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
         {
-            Array.Clear(b.Events, b.Head, n);
+            Array.Clear(b.Items, b.Head, n);
         }
 
         b.Head += n;
@@ -151,10 +149,10 @@ internal sealed class ReorderBuffer<TEvent>
     {
         EnsureCurrent();
         var b = _buckets.Current!;
-        var item = new Buffered<TEvent> { Time = b.Times[b.Head], Event = b.Events[b.Head] };
+        var item = b.Items[b.Head];
         if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
         {
-            b.Events[b.Head] = default;
+            b.Items[b.Head] = default;
         }
 
         b.Head++;
@@ -185,10 +183,8 @@ internal sealed class ReorderBuffer<TEvent>
         var n = 0;
         foreach (var b in buckets)
         {
-            for (var i = b.Head; i < b.Tail; i++)
-            {
-                target[n++] = new Buffered<TEvent> { Time = b.Times[i], Event = b.Events[i] };
-            }
+            Array.Copy(b.Items, b.Head, target, n, b.Tail - b.Head);
+            n += b.Tail - b.Head;
         }
 
         return n;
@@ -248,15 +244,16 @@ internal sealed class ReorderBuffer<TEvent>
         }
         else
         {
-            Array.Sort(b.Times, b.Events, b.Head, n);
+            ComparisonSort(b, n);
         }
 
+        var items = b.Items;
         var write = b.Head;
         var i = b.Head;
         while (i < b.Tail)
         {
             var j = i + 1;
-            while (j < b.Tail && b.Times[j] == b.Times[i])
+            while (j < b.Tail && items[j].Time == items[i].Time)
             {
                 j++;
             }
@@ -266,36 +263,34 @@ internal sealed class ReorderBuffer<TEvent>
                 // Insertion sort of the run by tie-break (runs are short), then keep one of each equal group.
                 for (var k = i + 1; k < j; k++)
                 {
-                    var e = b.Events[k];
+                    var e = items[k];
                     var m = k - 1;
-                    while (m >= i && _compare(b.Events[m], e) > 0)
+                    while (m >= i && _compare(items[m].Event, e.Event) > 0)
                     {
-                        b.Events[m + 1] = b.Events[m];
+                        items[m + 1] = items[m];
                         m--;
                     }
 
-                    b.Events[m + 1] = e;
+                    items[m + 1] = e;
                 }
 
                 for (var k = i; k < j; k++)
                 {
-                    if (k > i && _compare(b.Events[k], b.Events[write - 1]) == 0)
+                    if (k > i && _compare(items[k].Event, items[write - 1].Event) == 0)
                     {
                         _duplicates++;
                         Count--;
                         continue;
                     }
 
-                    b.Times[write] = b.Times[k];
-                    b.Events[write++] = b.Events[k];
+                    items[write++] = items[k];
                 }
             }
             else
             {
                 if (write != i)
                 {
-                    b.Times[write] = b.Times[i];
-                    b.Events[write] = b.Events[i];
+                    items[write] = items[i];
                 }
 
                 write++;
@@ -306,7 +301,7 @@ internal sealed class ReorderBuffer<TEvent>
 
         if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
         {
-            Array.Clear(b.Events, write, b.Tail - write);
+            Array.Clear(items, write, b.Tail - write);
         }
 
         b.Tail = write;
@@ -326,19 +321,18 @@ internal sealed class ReorderBuffer<TEvent>
             _counts = new int[width + 1];
         }
 
-        if (_scratchTimes.Length < b.Times.Length)
+        if (_scratch.Length < b.Items.Length)
         {
-            _scratchTimes = new long[b.Times.Length];
-            _scratchEvents = new TEvent[b.Times.Length];
+            _scratch = new Buffered<TEvent>[b.Items.Length];
         }
 
         var counts = _counts.AsSpan(0, width + 1);
         counts.Clear();
         var start = b.Id << _shift;
-        var times = b.Times.AsSpan(b.Head, n);
-        foreach (var t in times)
+        var items = b.Items.AsSpan(b.Head, n);
+        foreach (ref readonly var e in items)
         {
-            counts[(int)(t - start) + 1]++;
+            counts[(int)(e.Time - start) + 1]++;
         }
 
         for (var i = 1; i < counts.Length; i++)
@@ -346,25 +340,77 @@ internal sealed class ReorderBuffer<TEvent>
             counts[i] += counts[i - 1];
         }
 
-        var events = b.Events.AsSpan(b.Head, n);
-        var toTimes = _scratchTimes;
-        var toEvents = _scratchEvents;
-        for (var i = 0; i < times.Length; i++)
+        var to = _scratch;
+        foreach (ref readonly var e in items)
         {
-            var t = times[i];
-            var at = counts[(int)(t - start)]++;
-            toTimes[at] = t;
-            toEvents[at] = events[i];
+            to[counts[(int)(e.Time - start)]++] = e;
         }
 
-        // The scratch arrays become the bucket's, and its old arrays the next scratch.
+        Reuse(b, to, n);
+    }
+
+    /// <summary>
+    /// Orders a sparse bucket by time: an insertion sort when it is small, else a sort of (time, index)
+    /// pairs on primitive arrays and one pass gathering the events (no comparer is allocated, and each
+    /// event moves once). Not stable; the tie-break pass orders equal times.
+    /// </summary>
+    private void ComparisonSort(Bucket b, int n)
+    {
+        var items = b.Items.AsSpan(b.Head, n);
+        if (n <= 32)
+        {
+            for (var k = 1; k < n; k++)
+            {
+                var e = items[k];
+                var m = k - 1;
+                while (m >= 0 && items[m].Time > e.Time)
+                {
+                    items[m + 1] = items[m];
+                    m--;
+                }
+
+                items[m + 1] = e;
+            }
+
+            return;
+        }
+
+        if (_sortTimes.Length < n)
+        {
+            _sortTimes = new long[b.Items.Length];
+            _sortIndex = new int[b.Items.Length];
+        }
+
+        if (_scratch.Length < b.Items.Length)
+        {
+            _scratch = new Buffered<TEvent>[b.Items.Length];
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            _sortTimes[i] = items[i].Time;
+            _sortIndex[i] = i;
+        }
+
+        Array.Sort(_sortTimes, _sortIndex, 0, n);
+        var to = _scratch;
+        for (var i = 0; i < n; i++)
+        {
+            to[i] = items[_sortIndex[i]];
+        }
+
+        Reuse(b, to, n);
+    }
+
+    /// <summary>The sorted scratch array becomes the bucket's, and its old array the next scratch.</summary>
+    private void Reuse(Bucket b, Buffered<TEvent>[] sorted, int n)
+    {
         if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
         {
-            Array.Clear(b.Events);
+            Array.Clear(b.Items);
         }
 
-        (b.Times, _scratchTimes) = (toTimes, b.Times);
-        (b.Events, _scratchEvents) = (toEvents, b.Events);
+        (b.Items, _scratch) = (sorted, b.Items);
         b.Head = 0;
         b.Tail = n;
     }
@@ -376,7 +422,8 @@ internal sealed class ReorderBuffer<TEvent>
         while (lo < hi)
         {
             var mid = (lo + hi) >>> 1;
-            var c = b.Times[mid] != time ? b.Times[mid].CompareTo(time) : _compare(b.Events[mid], evt);
+            ref readonly var at = ref b.Items[mid];
+            var c = at.Time != time ? at.Time.CompareTo(time) : _compare(at.Event, evt);
             if (c == 0)
             {
                 return false;
@@ -399,8 +446,8 @@ internal sealed class ReorderBuffer<TEvent>
 
     private sealed class Bucket : CalendarBucket
     {
-        public long[] Times = new long[16];
-        public TEvent[] Events = new TEvent[16];
+        /// <summary>Events with their times, one array so that an append writes one place.</summary>
+        public Buffered<TEvent>[] Items = new Buffered<TEvent>[16];
 
         /// <summary>Every event so far was appended in release order (time, then tie-break, no duplicate).</summary>
         public bool InOrder = true;
@@ -411,52 +458,49 @@ internal sealed class ReorderBuffer<TEvent>
         {
             if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
             {
-                Array.Clear(Events, Head, Tail - Head);
+                Array.Clear(Items, Head, Tail - Head);
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Append(long time, in TEvent evt)
         {
-            if (Tail == Times.Length)
+            if (Tail == Items.Length)
             {
                 MakeRoom();
             }
 
-            Times[Tail] = time;
-            Events[Tail++] = evt;
+            ref var item = ref Items[Tail++];
+            item.Time = time;
+            item.Event = evt;
         }
 
         public void InsertAt(int at, long time, in TEvent evt)
         {
-            if (Tail == Times.Length)
+            if (Tail == Items.Length)
             {
                 var shift = Head;
                 MakeRoom();
                 at -= shift - Head;
             }
 
-            Array.Copy(Times, at, Times, at + 1, Tail - at);
-            Array.Copy(Events, at, Events, at + 1, Tail - at);
-            Times[at] = time;
-            Events[at] = evt;
+            Array.Copy(Items, at, Items, at + 1, Tail - at);
+            Items[at] = new Buffered<TEvent> { Time = time, Event = evt };
             Tail++;
         }
 
         private void MakeRoom()
         {
-            if (Head > Times.Length / 2)
+            if (Head > Items.Length / 2)
             {
                 var n = Tail - Head;
-                Array.Copy(Times, Head, Times, 0, n);
-                Array.Copy(Events, Head, Events, 0, n);
+                Array.Copy(Items, Head, Items, 0, n);
                 Head = 0;
                 Tail = n;
             }
             else
             {
-                Array.Resize(ref Times, Times.Length * 2);
-                Array.Resize(ref Events, Events.Length * 2);
+                Array.Resize(ref Items, Items.Length * 2);
             }
         }
     }

@@ -125,6 +125,35 @@ public sealed class ReorderBufferTests
         Assert.Equal(ordered, released);
     }
 
+    [Theory]
+    [InlineData(20)]
+    [InlineData(50)]
+    [InlineData(5_000)]
+    public void A_sparse_wide_bucket_is_ordered_and_deduplicated_without_the_counting_sort(int n)
+    {
+        // One bucket 2^20 µs wide: too wide for the counting sort whatever its size.
+        var rng = new Random(n);
+        var events = Enumerable.Range(0, n)
+            .Select(i => (Time: (long)rng.Next(0, 1 << 20), E: (Source: rng.Next(3), Seq: i)))
+            .ToList();
+        var arrivals = events.Concat(events.Where((_, i) => i % 5 == 0)).OrderBy(_ => rng.Next()).ToList();
+        var buffer = new ReorderBuffer<(int Source, int Seq)>(CompareSeq, 1 << 20);
+        long dropped = 0;
+        foreach (var (time, e) in arrivals)
+        {
+            dropped += buffer.Insert(time, e) ? 0 : 1;
+        }
+
+        var released = new List<(long Time, (int Source, int Seq) E)>();
+        ReleaseUpTo(buffer, long.MaxValue, released);
+        dropped += buffer.TakeDuplicates();
+
+        var expected = events.ToList();
+        expected.Sort((x, y) => x.Time != y.Time ? x.Time.CompareTo(y.Time) : CompareSeq(x.E, y.E));
+        Assert.Equal(expected, released);
+        Assert.Equal(arrivals.Count - n, dropped);
+    }
+
     [Fact]
     public void A_snapshot_copy_lists_every_buffered_event_in_order()
     {
