@@ -236,6 +236,12 @@ internal sealed class KeyedStateTable<TKey, TState>
         var i = Home(e.Hash);
         while ((int)(uint)index[i] - 1 != slot)
         {
+            if (index[i] == 0)
+            {
+                // A live key's cell always comes before the first empty cell of its probe run.
+                throw new InvalidOperationException($"State slot {slot} is missing from the key index.");
+            }
+
             i = (i + 1) & mask;
         }
 

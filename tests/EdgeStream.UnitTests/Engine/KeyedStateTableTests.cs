@@ -85,6 +85,16 @@ public sealed class KeyedStateTableTests
     }
 
     [Fact]
+    public void Removing_a_slot_the_index_does_not_hold_fails_loudly_instead_of_looping()
+    {
+        var table = new KeyedStateTable<ulong, long>(capacity: 16);
+        var slot = table.FindOrAdd(1, StableHash.Mix(1), out _);
+        table.Remove(slot);
+        var error = Assert.Throws<InvalidOperationException>(() => table.Remove(slot));
+        Assert.Contains("missing from the key index", error.Message);
+    }
+
+    [Fact]
     public void Growing_ahead_and_clearing_keep_lookups_right()
     {
         var table = new KeyedStateTable<ulong, long>(capacity: 16);
