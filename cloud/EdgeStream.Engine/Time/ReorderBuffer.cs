@@ -321,11 +321,6 @@ internal sealed class ReorderBuffer<TEvent>
             _counts = new int[width + 1];
         }
 
-        if (_scratch.Length < b.Items.Length)
-        {
-            _scratch = new Buffered<TEvent>[b.Items.Length];
-        }
-
         var counts = _counts.AsSpan(0, width + 1);
         counts.Clear();
         var start = b.Id << _shift;
@@ -340,7 +335,7 @@ internal sealed class ReorderBuffer<TEvent>
             counts[i] += counts[i - 1];
         }
 
-        var to = _scratch;
+        var to = ScratchFor(b);
         foreach (ref readonly var e in items)
         {
             to[counts[(int)(e.Time - start)]++] = e;
@@ -381,11 +376,6 @@ internal sealed class ReorderBuffer<TEvent>
             _sortIndex = new int[b.Items.Length];
         }
 
-        if (_scratch.Length < b.Items.Length)
-        {
-            _scratch = new Buffered<TEvent>[b.Items.Length];
-        }
-
         for (var i = 0; i < n; i++)
         {
             _sortTimes[i] = items[i].Time;
@@ -393,13 +383,24 @@ internal sealed class ReorderBuffer<TEvent>
         }
 
         Array.Sort(_sortTimes, _sortIndex, 0, n);
-        var to = _scratch;
+        var to = ScratchFor(b);
         for (var i = 0; i < n; i++)
         {
             to[i] = items[_sortIndex[i]];
         }
 
         Reuse(b, to, n);
+    }
+
+    /// <summary>The scratch array a sort of <paramref name="b"/> writes into, grown to the bucket's array.</summary>
+    private Buffered<TEvent>[] ScratchFor(Bucket b)
+    {
+        if (_scratch.Length < b.Items.Length)
+        {
+            _scratch = new Buffered<TEvent>[b.Items.Length];
+        }
+
+        return _scratch;
     }
 
     /// <summary>The sorted scratch array becomes the bucket's, and its old array the next scratch.</summary>
