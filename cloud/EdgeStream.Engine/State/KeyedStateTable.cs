@@ -126,7 +126,7 @@ internal sealed class KeyedStateTable<TKey, TState>
 
                 if (cell >> 32 == tag)
                 {
-                    PrefetchSlot((int)(uint)cell - 1);
+                    PrefetchSlot(SlotOf(cell));
                     return;
                 }
             }
@@ -176,7 +176,7 @@ internal sealed class KeyedStateTable<TKey, TState>
 
             if (cell >> 32 == tag)
             {
-                var slot = (int)(uint)cell - 1;
+                var slot = SlotOf(cell);
                 ref var e = ref entries[slot];
                 if (e.Hash == hash && e.Key.Equals(key))
                 {
@@ -234,7 +234,7 @@ internal sealed class KeyedStateTable<TKey, TState>
         var index = _index;
         var mask = index.Length - 1;
         var i = Home(e.Hash);
-        while ((int)(uint)index[i] - 1 != slot)
+        while (SlotOf(index[i]) != slot)
         {
             if (index[i] == 0)
             {
@@ -250,7 +250,7 @@ internal sealed class KeyedStateTable<TKey, TState>
         var hole = i;
         for (var j = (i + 1) & mask; index[j] != 0; j = (j + 1) & mask)
         {
-            var home = Home(_entries[(int)(uint)index[j] - 1].Hash);
+            var home = Home(_entries[SlotOf(index[j])].Hash);
             if (((j - home) & mask) >= ((j - hole) & mask))
             {
                 index[hole] = index[j];
@@ -279,6 +279,10 @@ internal sealed class KeyedStateTable<TKey, TState>
     private int Home(ulong hash) => (int)((hash ^ (hash >> 29)) & (ulong)(_index.Length - 1));
 
     private static ulong Cell(ulong hash, int slot) => (hash & 0xFFFF_FFFF_0000_0000UL) | (uint)(slot + 1);
+
+    /// <summary>The slot a non-empty cell names (-1 for an empty one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SlotOf(ulong cell) => (int)(uint)cell - 1;
 
     private void Resize() => ResizeTo(_entries.Length * 2);
 
