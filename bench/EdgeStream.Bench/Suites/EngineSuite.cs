@@ -49,11 +49,7 @@ public sealed class EngineSuite : IBenchmarkSuite
         long offset = 0;
         var engine = Measure.Throughput(() =>
         {
-            FeedShifted(events, batch, shift, b =>
-            {
-                task.ProcessEvents(b, offset);
-                offset += b.Length;
-            });
+            offset = FeedTask(task, events, batch, shift, offset);
             shift += span;
             return events.Length;
         }, dur);
@@ -163,6 +159,17 @@ public sealed class EngineSuite : IBenchmarkSuite
         }
     }
 
+    /// <summary>Feeds one shifted pass of the events to a task as consecutive offsets from <paramref name="offset"/>; returns the next offset.</summary>
+    private static long FeedTask(StreamTask<BenchEvent, ulong, BenchState, long> task, BenchEvent[] events, BenchEvent[] batch, long shift, long offset)
+    {
+        FeedShifted(events, batch, shift, b =>
+        {
+            task.ProcessEvents(b, offset);
+            offset += b.Length;
+        });
+        return offset;
+    }
+
     /// <summary>
     /// The floor loop must do the engine's work, not less: over one pass of the events and the end of input,
     /// both emit the same outputs (key, window end, count), compared as an order-independent digest.
@@ -172,12 +179,7 @@ public sealed class EngineSuite : IBenchmarkSuite
         var engineSink = new DigestSink();
         var task = NewTask(options, engineSink);
         var batch = new BenchEvent[options.ReadBatchSize];
-        long offset = 0;
-        FeedShifted(events, batch, shift: 0, b =>
-        {
-            task.ProcessEvents(b, offset);
-            offset += b.Length;
-        });
+        FeedTask(task, events, batch, shift: 0, offset: 0);
         task.EndOfInput();
         long floorCount = 0;
         ulong floorDigest = 0;
