@@ -25,6 +25,7 @@ public sealed class EngineSuite : IBenchmarkSuite
     private const long Bound = 50_000;
     private const int Keys = 100_000;
     private const int Chunk = 500_000;
+    private const int CheckPasses = 3;
 
     public string Name => "engine";
 
@@ -74,7 +75,7 @@ public sealed class EngineSuite : IBenchmarkSuite
 
         // Floor: the same work hand-written for this one job (EngineFloor), fed the same way; first checked
         // to emit exactly the engine's outputs over one pass of the events.
-        CheckFloorEmitsTheEngineOutputs(events, engineOptions);
+        CheckFloorEmitsTheEngineOutputs(events, span, engineOptions);
         double FloorRate(FloorPart omit)
         {
             var floor = new EngineFloor(Bound, sources: 8, emit: static (_, _, _) => { }, omit);
@@ -89,6 +90,15 @@ public sealed class EngineSuite : IBenchmarkSuite
         }
 
         var floorRate = FloorRate(FloorPart.None);
+        var genericFloor = new GenericFloor<BenchEvent, ulong, BenchState, long>(new BenchJob(), Bound, new CountingSink());
+        var genericFloorBatch = new BenchEvent[engineOptions.ReadBatchSize];
+        var genericFloorShift = 0L;
+        var genericFloorRate = Measure.Throughput(() =>
+        {
+            FeedShifted(events, genericFloorBatch, genericFloorShift, genericFloor.Process);
+            genericFloorShift += span;
+            return events.Length;
+        }, dur);
         var floorNoReorder = FloorRate(FloorPart.Reorder);
         var floorNoState = FloorRate(FloorPart.State);
 
@@ -97,6 +107,8 @@ public sealed class EngineSuite : IBenchmarkSuite
         yield return new Figure("engine.ratio_to_baseline", engine / baseline, "ratio");
         yield return new Figure("engine.floor.events_per_s", floorRate, "events/s");
         yield return new Figure("engine.floor.ratio_to_baseline", floorRate / baseline, "ratio");
+        yield return new Figure("engine.floor.generic.events_per_s", genericFloorRate, "events/s");
+        yield return new Figure("engine.floor.generic.ratio_to_baseline", genericFloorRate / baseline, "ratio");
         yield return new Figure("engine.floor.without_reorder.events_per_s", floorNoReorder, "events/s");
         yield return new Figure("engine.floor.without_state.events_per_s", floorNoState, "events/s");
 
@@ -171,15 +183,22 @@ public sealed class EngineSuite : IBenchmarkSuite
     }
 
     /// <summary>
-    /// The floor loop must do the engine's work, not less: over one pass of the events and the end of input,
-    /// both emit the same outputs (key, window end, count), compared as an order-independent digest.
+    /// The floor loops must do the engine's work, not less: over <see cref="CheckPasses"/> passes of the events
+    /// (so that keys fire in several windows) and the end of input, they emit the same outputs (key, window
+    /// end, count), compared as an order-independent digest; the generic floor's ids (key hash, origin,
+    /// sequence) must be the engine's too.
     /// </summary>
-    private static void CheckFloorEmitsTheEngineOutputs(BenchEvent[] events, EngineOptions options)
+    private static void CheckFloorEmitsTheEngineOutputs(BenchEvent[] events, long span, EngineOptions options)
     {
         var engineSink = new DigestSink();
         var task = NewTask(options, engineSink);
         var batch = new BenchEvent[options.ReadBatchSize];
-        FeedTask(task, events, batch, shift: 0, offset: 0);
+        var offset = 0L;
+        for (var pass = 0; pass < CheckPasses; pass++)
+        {
+            offset = FeedTask(task, events, batch, pass * span, offset);
+        }
+
         task.EndOfInput();
         long floorCount = 0;
         ulong floorDigest = 0;
@@ -189,11 +208,29 @@ public sealed class EngineSuite : IBenchmarkSuite
             floorCount++;
             floorDigest += DigestSink.Of(key, time, count);
         }, tableSize: 1024);
-        FeedShifted(events, batch, shift: 0, floor.Process);
+        for (var pass = 0; pass < CheckPasses; pass++)
+        {
+            FeedShifted(events, batch, pass * span, floor.Process);
+        }
+
         floor.Flush();
         if (floorCount != engineSink.Count || floorDigest != engineSink.Digest || floorCount == 0)
         {
             throw new InvalidOperationException($"the floor loop does not do the engine's work: {floorCount} outputs against the engine's {engineSink.Count}, digests {floorDigest:x} and {engineSink.Digest:x}");
+        }
+
+        // The generic floor's outputs must be the engine's to the output id.
+        var genericSink = new DigestSink();
+        var generic = new GenericFloor<BenchEvent, ulong, BenchState, long>(new BenchJob(), Bound, genericSink, tableSize: 1024);
+        for (var pass = 0; pass < CheckPasses; pass++)
+        {
+            FeedShifted(events, batch, pass * span, generic.Process);
+        }
+
+        generic.Flush();
+        if (genericSink.Count != engineSink.Count || genericSink.Digest != engineSink.Digest || genericSink.IdDigest != engineSink.IdDigest)
+        {
+            throw new InvalidOperationException($"the generic floor loop does not do the engine's work: {genericSink.Count} outputs against the engine's {engineSink.Count}, digests {genericSink.Digest:x}/{genericSink.IdDigest:x} and {engineSink.Digest:x}/{engineSink.IdDigest:x}");
         }
     }
 
@@ -810,6 +847,9 @@ public sealed class EngineSuite : IBenchmarkSuite
 
         public ulong Digest { get; private set; }
 
+        /// <summary>Order-independent digest of the outputs' ids with their keys.</summary>
+        public ulong IdDigest { get; private set; }
+
         public static ulong Of(ulong key, long time, long value) =>
             StableHash.Mix(key ^ StableHash.Mix((ulong)time ^ StableHash.Mix((ulong)value)));
 
@@ -817,6 +857,7 @@ public sealed class EngineSuite : IBenchmarkSuite
         {
             Count++;
             Digest += Of(output.Key, output.Timestamp, output.Value);
+            IdDigest += Of(output.Key ^ output.Id.KeyHash, output.Id.Origin, output.Id.Sequence);
         }
 
         public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
