@@ -496,6 +496,12 @@ internal sealed class ReorderBuffer<TEvent>
             {
                 var n = Tail - Head;
                 Array.Copy(Items, Head, Items, 0, n);
+                if (RuntimeHelpers.IsReferenceOrContainsReferences<TEvent>())
+                {
+                    // The old places beyond the new tail still hold copies: they must not keep objects alive.
+                    Array.Clear(Items, n, Tail - n);
+                }
+
                 Head = 0;
                 Tail = n;
             }

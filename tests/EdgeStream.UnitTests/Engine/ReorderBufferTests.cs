@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EdgeStream.Engine.Time;
 
 namespace EdgeStream.Tests.Engine;
@@ -172,6 +173,56 @@ public sealed class ReorderBufferTests
         Assert.Equal(499, n);
         Assert.True(copy.Take(n).Select(b => b.Time).SequenceEqual(times.Order().Skip(1)));
     }
+
+    [Fact]
+    public void Events_moved_when_a_bucket_compacts_are_not_kept_alive_by_their_old_places()
+    {
+        var buffer = new ReorderBuffer<Tagged>(CompareTagged, 1024);
+        var payloads = FillReleaseCompactAndReleaseAll(buffer);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.Equal(0, buffer.Count);
+        Assert.Equal(17, payloads.Count);
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            Assert.False(payloads[i].IsAlive, $"the payload of released event {i} is still reachable from the buffer");
+        }
+    }
+
+    private static int CompareTagged(in Tagged a, in Tagged b) => a.Seq.CompareTo(b.Seq);
+
+    /// <summary>
+    /// One bucket filled to its first capacity (16), more than half released, then one more insert into the
+    /// sorted bucket: it is full, so it moves its events to the front. Then everything is released. Returns weak
+    /// references to every event's payload (nothing else holds them once this returns).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static List<WeakReference> FillReleaseCompactAndReleaseAll(ReorderBuffer<Tagged> buffer)
+    {
+        var payloads = new List<WeakReference>();
+        Tagged New(int seq)
+        {
+            var payload = new object();
+            payloads.Add(new WeakReference(payload));
+            return new Tagged(seq, payload);
+        }
+
+        for (var i = 0; i < 16; i++)
+        {
+            Assert.True(buffer.Insert(i, New(i)));
+        }
+
+        Assert.Equal(16, buffer.PeekRun().Length);
+        buffer.Consume(9);
+        Assert.True(buffer.Insert(100, New(100)));
+        Assert.Equal(8, buffer.PeekRun().Length);
+        buffer.Consume(8);
+        return payloads;
+    }
+
+    private readonly record struct Tagged(int Seq, object Payload);
 
     /// <summary>Pops every buffered event up to <paramref name="bound"/>, as a watermark's release would.</summary>
     private static void ReleaseUpTo<T>(ReorderBuffer<T> buffer, long bound, List<(long Time, T E)> released)
