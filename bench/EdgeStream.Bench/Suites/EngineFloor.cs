@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using EdgeStream.Engine.State;
 
 namespace EdgeStream.Bench.Suites;
@@ -39,8 +37,7 @@ internal sealed class EngineFloor
     private readonly Held[][] _ring = new Held[Ring][];
     private readonly int[] _ringCount = new int[Ring];
     private readonly long[] _ringId = new long[Ring];
-    private readonly Dictionary<long, List<int>> _timers = [];
-    private readonly PriorityQueue<long, long> _timerTimes = new();
+    private readonly FloorTimers _timers = new();
     private readonly Action<ulong, long, long> _emit;
     private readonly FloorPart _omit;
     private readonly int[] _counts = new int[(1 << Shift) + 1];
@@ -49,7 +46,6 @@ internal sealed class EngineFloor
     private int _keys;
     private long _watermark = long.MinValue;
     private long _nextRelease = long.MinValue;
-    private long _nextTimer = long.MaxValue;
     private int _slowest;
 
     /// <param name="sources">Sources are numbered 0 to sources − 1, at most 256 (eight bits of the packed word).</param>
@@ -241,18 +237,18 @@ internal sealed class EngineFloor
         var mask = table.Length - 1;
         for (var i = 0; i < Math.Min(PrefetchDistance, run.Length); i++)
         {
-            Prefetch(ref table[(int)StableHash.Mix(run[i].Key) & mask]);
+            FloorTimers.Prefetch(ref table[(int)StableHash.Mix(run[i].Key) & mask]);
         }
 
         for (var i = 0; i < run.Length; i++)
         {
             if (i + PrefetchDistance < run.Length)
             {
-                Prefetch(ref table[(int)StableHash.Mix(run[i + PrefetchDistance].Key) & mask]);
+                FloorTimers.Prefetch(ref table[(int)StableHash.Mix(run[i + PrefetchDistance].Key) & mask]);
             }
 
             var t = start + (long)(run[i].Word >> shift);
-            if (t > _nextTimer)
+            if (t > _timers.Next)
             {
                 FireUpTo(t - 1);
             }
@@ -265,7 +261,7 @@ internal sealed class EngineFloor
             if (en.Timer != end)
             {
                 en.Timer = end;
-                AddTimer(end, slot);
+                _timers.Add(end, slot);
             }
 
             if (table != _table)
@@ -331,47 +327,25 @@ internal sealed class EngineFloor
             moved[i] = slot;
         }
 
-        foreach (var slots in _timers.Values)
-        {
-            for (var i = 0; i < slots.Count; i++)
-            {
-                slots[i] = moved[slots[i]];
-            }
-        }
-    }
-
-    private void AddTimer(long time, int slot)
-    {
-        if (!_timers.TryGetValue(time, out var slots))
-        {
-            _timers[time] = slots = [];
-            _timerTimes.Enqueue(time, time);
-            _nextTimer = Math.Min(_nextTimer, time);
-        }
-
-        slots.Add(slot);
+        _timers.MoveSlots(moved);
     }
 
     private void FireUpTo(long time)
     {
-        while (_timerTimes.Count > 0 && _nextTimer <= time)
+        while (_timers.TryTakeDue(time, out var due, out var slots))
         {
-            var due = _timerTimes.Dequeue();
-            var slots = _timers[due];
-            _timers.Remove(due);
             var table = _table;
             for (var i = 0; i < slots.Count; i++)
             {
                 if (i + 8 < slots.Count)
                 {
-                    Prefetch(ref table[slots[i + 8]]);
+                    FloorTimers.Prefetch(ref table[slots[i + 8]]);
                 }
 
                 ref var en = ref table[slots[i]];
                 _emit(en.Key, due, en.Count);
             }
 
-            _nextTimer = _timerTimes.TryPeek(out _, out var next) ? next : long.MaxValue;
         }
     }
 
@@ -380,15 +354,6 @@ internal sealed class EngineFloor
         if (_sorted.Length < n)
         {
             _sorted = new Held[n * 2];
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Prefetch<T>(ref T at)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref at));
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using EdgeStream.Engine;
 
 namespace EdgeStream.Bench.Suites;
@@ -58,13 +57,11 @@ internal sealed class GenericFloor<TEvent, TKey, TState, TOutput>
     private TEvent[] _sorted = new TEvent[4096];
     private readonly ulong[] _hashAhead = new ulong[PrefetchDistance];
 
-    private readonly Dictionary<long, List<int>> _timers = [];
-    private readonly PriorityQueue<long, long> _timerTimes = new();
+    private readonly FloorTimers _timers = new();
     private Entry[] _table;
     private int _keys;
     private long _watermark = long.MinValue;
     private long _nextRelease = long.MinValue;
-    private long _nextTimer = long.MaxValue;
 
     /// <param name="tableSize">Initial slots of the state table (a power of two); it doubles when half full.</param>
     public GenericFloor(StreamJob<TEvent, TKey, TState, TOutput> job, long bound, IOutputSink<TKey, TOutput> sink, int tableSize = 1 << 18)
@@ -276,7 +273,7 @@ internal sealed class GenericFloor<TEvent, TKey, TState, TOutput>
         for (var i = 0; i < Math.Min(PrefetchDistance, run.Length); i++)
         {
             hashes[i] = job.HashKey(job.KeyOf(run[i]));
-            Prefetch(ref table[(int)hashes[i] & mask]);
+            FloorTimers.Prefetch(ref table[(int)hashes[i] & mask]);
         }
 
         for (var i = 0; i < run.Length; i++)
@@ -285,12 +282,12 @@ internal sealed class GenericFloor<TEvent, TKey, TState, TOutput>
             if (i + PrefetchDistance < run.Length)
             {
                 hashes[i & Mask] = job.HashKey(job.KeyOf(run[i + PrefetchDistance]));
-                Prefetch(ref table[(int)hashes[i & Mask] & mask]);
+                FloorTimers.Prefetch(ref table[(int)hashes[i & Mask] & mask]);
             }
 
             ref readonly var e = ref run[i];
             var time = job.EventTimeOf(e);
-            if (time > _nextTimer)
+            if (time > _timers.Next)
             {
                 FireUpTo(time - 1);
             }
@@ -359,13 +356,7 @@ internal sealed class GenericFloor<TEvent, TKey, TState, TOutput>
             moved[i] = slot;
         }
 
-        foreach (var slots in _timers.Values)
-        {
-            for (var i = 0; i < slots.Count; i++)
-            {
-                slots[i] = moved[slots[i]];
-            }
-        }
+        _timers.MoveSlots(moved);
     }
 
     private static Entry[] NewTable(int size)
@@ -388,29 +379,18 @@ internal sealed class GenericFloor<TEvent, TKey, TState, TOutput>
         }
 
         en.Timer = time;
-        if (!_timers.TryGetValue(time, out var slots))
-        {
-            _timers[time] = slots = [];
-            _timerTimes.Enqueue(time, time);
-            _nextTimer = Math.Min(_nextTimer, time);
-        }
-
-        slots.Add(slot);
+        _timers.Add(time, slot);
     }
 
     private void FireUpTo(long time)
     {
-        while (_timerTimes.Count > 0 && _nextTimer <= time)
+        while (_timers.TryTakeDue(time, out var due, out var slots))
         {
-            var due = _timerTimes.Dequeue();
-            var slots = _timers[due];
-            _timers.Remove(due);
-            _nextTimer = _timerTimes.TryPeek(out _, out var next) ? next : long.MaxValue;
             for (var i = 0; i < slots.Count; i++)
             {
                 if (i + 8 < slots.Count)
                 {
-                    Prefetch(ref _table[slots[i + 8]]);
+                    FloorTimers.Prefetch(ref _table[slots[i + 8]]);
                 }
 
                 var slot = slots[i];
@@ -423,15 +403,6 @@ internal sealed class GenericFloor<TEvent, TKey, TState, TOutput>
                 _context.Enter(slot, due);
                 _job.OnTimer(TimerDomain.EventTime, ref en.State, _context);
             }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Prefetch<T>(ref T at)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref at));
         }
     }
 
