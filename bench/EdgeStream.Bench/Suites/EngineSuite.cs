@@ -73,32 +73,26 @@ public sealed class EngineSuite : IBenchmarkSuite
             return events.Length;
         }, dur);
 
-        // Floor: the same work hand-written for this one job (EngineFloor), fed the same way; first checked
-        // to emit exactly the engine's outputs over one pass of the events.
+        // Floors: the same work hand-written for this one job (EngineFloor), and that loop given only the
+        // engine's contract with a job (GenericFloor), fed the same way; first checked to emit exactly the
+        // engine's outputs over several passes of the events.
         CheckFloorEmitsTheEngineOutputs(events, span, engineOptions);
-        double FloorRate(FloorPart omit)
+        double Rate(BatchHandler process)
         {
-            var floor = new EngineFloor(Bound, sources: 8, emit: static (_, _, _) => { }, omit);
             var floorBatch = new BenchEvent[engineOptions.ReadBatchSize];
             var floorShift = 0L;
             return Measure.Throughput(() =>
             {
-                FeedShifted(events, floorBatch, floorShift, floor.Process);
+                FeedShifted(events, floorBatch, floorShift, process);
                 floorShift += span;
                 return events.Length;
             }, dur);
         }
 
+        double FloorRate(FloorPart omit) => Rate(new EngineFloor(Bound, sources: 8, emit: static (_, _, _) => { }, omit).Process);
+
         var floorRate = FloorRate(FloorPart.None);
-        var genericFloor = new GenericFloor<BenchEvent, ulong, BenchState, long>(new BenchJob(), Bound, new CountingSink());
-        var genericFloorBatch = new BenchEvent[engineOptions.ReadBatchSize];
-        var genericFloorShift = 0L;
-        var genericFloorRate = Measure.Throughput(() =>
-        {
-            FeedShifted(events, genericFloorBatch, genericFloorShift, genericFloor.Process);
-            genericFloorShift += span;
-            return events.Length;
-        }, dur);
+        var genericFloorRate = Rate(new GenericFloor<BenchEvent, ulong, BenchState, long>(new BenchJob(), Bound, new CountingSink()).Process);
         var floorNoReorder = FloorRate(FloorPart.Reorder);
         var floorNoState = FloorRate(FloorPart.State);
 
@@ -193,12 +187,17 @@ public sealed class EngineSuite : IBenchmarkSuite
         var engineSink = new DigestSink();
         var task = NewTask(options, engineSink);
         var batch = new BenchEvent[options.ReadBatchSize];
-        var offset = 0L;
-        for (var pass = 0; pass < CheckPasses; pass++)
+        // Each pass moved on in event time by the span of the previous one, as the timed runs are.
+        void FeedPasses(Action<BenchEvent[], long> feed)
         {
-            offset = FeedTask(task, events, batch, pass * span, offset);
+            for (var pass = 0; pass < CheckPasses; pass++)
+            {
+                feed(batch, pass * span);
+            }
         }
 
+        var offset = 0L;
+        FeedPasses((b, shift) => offset = FeedTask(task, events, b, shift, offset));
         task.EndOfInput();
         long floorCount = 0;
         ulong floorDigest = 0;
@@ -208,11 +207,7 @@ public sealed class EngineSuite : IBenchmarkSuite
             floorCount++;
             floorDigest += DigestSink.Of(key, time, count);
         }, tableSize: 1024);
-        for (var pass = 0; pass < CheckPasses; pass++)
-        {
-            FeedShifted(events, batch, pass * span, floor.Process);
-        }
-
+        FeedPasses((b, shift) => FeedShifted(events, b, shift, floor.Process));
         floor.Flush();
         if (floorCount != engineSink.Count || floorDigest != engineSink.Digest || floorCount == 0)
         {
@@ -222,11 +217,7 @@ public sealed class EngineSuite : IBenchmarkSuite
         // The generic floor's outputs must be the engine's to the output id.
         var genericSink = new DigestSink();
         var generic = new GenericFloor<BenchEvent, ulong, BenchState, long>(new BenchJob(), Bound, genericSink, tableSize: 1024);
-        for (var pass = 0; pass < CheckPasses; pass++)
-        {
-            FeedShifted(events, batch, pass * span, generic.Process);
-        }
-
+        FeedPasses((b, shift) => FeedShifted(events, b, shift, generic.Process));
         generic.Flush();
         if (genericSink.Count != engineSink.Count || genericSink.Digest != engineSink.Digest || genericSink.IdDigest != engineSink.IdDigest)
         {
