@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: mosquitto (external-broker tests and the broker benchmark), socat (pseudo-terminals
-# for serial reader emulation), kcat (Kafka-protocol checks against the mock cluster).
+# for serial reader emulation), kcat (Kafka-protocol checks against the mock cluster), postgresql
+# (initdb/pg_ctl for the tracking store's tests, which start private clusters; no service is used).
 need=()
-for pkg in mosquitto socat kcat chromium; do
+for pkg in mosquitto socat kcat chromium postgresql; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -18,6 +19,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
   # Debian starts no broker from the package here, but stop one if the init system did.
   $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
 fi
 
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }

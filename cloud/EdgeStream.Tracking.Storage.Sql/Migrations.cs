@@ -1,0 +1,31 @@
+namespace EdgeStream.Tracking.Storage.Sql;
+
+/// <summary>
+/// The schema, as numbered steps. A step is never changed once released: a change is a new step. The
+/// store runs every step above the database's version at start (or <c>edgestream-cloud db migrate</c>).
+/// </summary>
+internal static class Migrations
+{
+    public static IReadOnlyList<(int Version, string Name, Func<SqlDialect, IReadOnlyList<string>> Statements)> All { get; } =
+    [
+        (1, "registry, locations, history, late events, change feed", d =>
+        [
+            "CREATE TABLE sites (id TEXT PRIMARY KEY, name TEXT NOT NULL, parent TEXT NULL, time_zone TEXT NULL, attributes TEXT NOT NULL DEFAULT '{}')",
+            "INSERT INTO sites (id, name) VALUES ('default', 'Default site')",
+            $"CREATE TABLE zones (id {d.IdentityPrimaryKey}, site_id TEXT NOT NULL REFERENCES sites (id), name TEXT NOT NULL, kind TEXT NOT NULL, parent_id BIGINT NULL, capacity INTEGER NULL, attributes TEXT NOT NULL DEFAULT '{{}}', auto_created INTEGER NOT NULL DEFAULT 0, UNIQUE (site_id, name))",
+            "CREATE TABLE gateways (id TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites (id))",
+            "CREATE TABLE assets (id TEXT PRIMARY KEY, name TEXT NULL, type TEXT NULL, owner TEXT NULL, home_zone TEXT NULL, attributes TEXT NOT NULL DEFAULT '{}', registered INTEGER NOT NULL, created_us BIGINT NOT NULL, updated_us BIGINT NOT NULL, loc_epc TEXT NULL, zone_id BIGINT NULL, since_us BIGINT NULL, last_seen_us BIGINT NULL, gateway_id TEXT NULL)",
+            "CREATE INDEX assets_zone ON assets (zone_id, id)",
+            "CREATE INDEX assets_type ON assets (type, id)",
+            "CREATE TABLE asset_tags (epc TEXT NOT NULL, asset_id TEXT NOT NULL, from_us BIGINT NOT NULL, to_us BIGINT NULL, PRIMARY KEY (epc, from_us))",
+            "CREATE INDEX asset_tags_asset ON asset_tags (asset_id, from_us)",
+            "CREATE TABLE tags (epc TEXT PRIMARY KEY, last_seen_us BIGINT NOT NULL, gateway_id TEXT NULL)",
+            .. d.CreateHistory(),
+            "CREATE INDEX history_zone ON history (zone_id, from_us)",
+            $"CREATE TABLE late_events (seq {d.IdentityPrimaryKey}, partition_no INTEGER NOT NULL, log_offset BIGINT NOT NULL, epc TEXT NOT NULL, gateway_id TEXT NOT NULL, kind TEXT NOT NULL, zone TEXT NULL, event_us BIGINT NOT NULL, watermark_us BIGINT NOT NULL, detail TEXT NOT NULL, event_id TEXT NOT NULL, UNIQUE (partition_no, log_offset))",
+            $"CREATE TABLE changes (seq {d.IdentityPrimaryKey}, asset_id TEXT NOT NULL, epc TEXT NOT NULL, zone_id BIGINT NULL, at_us BIGINT NOT NULL)",
+        ]),
+    ];
+
+    public static int Latest => All[^1].Version;
+}

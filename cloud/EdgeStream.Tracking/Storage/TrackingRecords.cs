@@ -1,0 +1,104 @@
+namespace EdgeStream.Tracking.Storage;
+
+/// <summary>A page of a list and the opaque cursor of the next page (null at the end).</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+
+/// <summary>
+/// A placement as the store applies it: tag <see cref="Epc"/> is in <see cref="Zone"/> (null: departed
+/// from <see cref="LeftZone"/>) from <see cref="TimeUs"/> on, decided by event <see cref="EventId"/> of
+/// <see cref="GatewayId"/>. Applying the same placement twice changes nothing.
+/// </summary>
+public sealed record PlacementRecord(string Epc, string? Zone, string? LeftZone, long TimeUs, string GatewayId, string EventId, bool Late, string OutputId);
+
+/// <summary>Tag <see cref="Epc"/> was seen at <see cref="TimeUs"/> through <see cref="GatewayId"/>.</summary>
+public sealed record SightingRecord(string Epc, long TimeUs, string GatewayId);
+
+/// <summary>
+/// An event later than the allowed lateness, kept as it came (never dropped). Identified by its log
+/// position, so storing it twice keeps one row.
+/// </summary>
+public sealed record LateRecord(int Partition, long Offset, string Epc, string GatewayId, string Kind, string? Zone, long EventTimeUs, long WatermarkUs, string Detail, string EventId);
+
+/// <summary>What one flush of the tracking job's outputs writes, in one transaction.</summary>
+public sealed record TrackingBatch(IReadOnlyList<PlacementRecord> Placements, IReadOnlyList<SightingRecord> Sightings, IReadOnlyList<LateRecord> Late)
+{
+    /// <summary>A batch with nothing in it.</summary>
+    public static TrackingBatch Empty { get; } = new([], [], []);
+
+    /// <summary>Rows in the batch.</summary>
+    public int Count => Placements.Count + Sightings.Count + Late.Count;
+}
+
+/// <summary>A site: a building or campus that holds zones and gateways.</summary>
+public sealed record Site(string Id, string Name, string? Parent = null, string? TimeZone = null, IReadOnlyDictionary<string, string>? Attributes = null);
+
+/// <summary>A zone of a site, named as the edge configuration names it.</summary>
+public sealed record Zone(long Id, string SiteId, string Name, string Kind, long? ParentId, int? Capacity, IReadOnlyDictionary<string, string> Attributes, bool AutoCreated);
+
+/// <summary>What a client sends to create or change a zone.</summary>
+public sealed record ZoneInput(string SiteId, string Name, string? Kind = null, long? ParentId = null, int? Capacity = null, IReadOnlyDictionary<string, string>? Attributes = null);
+
+/// <summary>A zone with how many assets are in it now.</summary>
+public sealed record ZoneCount(Zone Zone, long Assets);
+
+/// <summary>
+/// An asset: something with one or more tags, a name, a type, an owner and a home zone. An EPC that
+/// nobody registered is an unregistered asset whose id is the EPC.
+/// </summary>
+public sealed record Asset(
+    string Id,
+    string? Name,
+    string? Type,
+    string? Owner,
+    string? HomeZone,
+    IReadOnlyDictionary<string, string> Attributes,
+    IReadOnlyList<string> Tags,
+    bool Registered,
+    AssetLocation Location);
+
+/// <summary>Where an asset is now (every field null when it was never seen).</summary>
+public sealed record AssetLocation(string? Epc, string? Zone, long? ZoneId, string? SiteId, long? SinceUs, long? LastSeenUs, string? GatewayId);
+
+/// <summary>What a client sends to create or change an asset; <see cref="Tags"/> replaces the asset's tags.</summary>
+public sealed record AssetInput(
+    string? Id,
+    string? Name,
+    string? Type,
+    string? Owner,
+    string? HomeZone,
+    IReadOnlyDictionary<string, string>? Attributes,
+    IReadOnlyList<string> Tags);
+
+/// <summary>Filters of the asset list; null means any.</summary>
+public sealed record AssetFilter(long? ZoneId = null, string? SiteId = null, string? Type = null, string? Query = null, bool? Unregistered = null);
+
+/// <summary>One interval of an asset's location history.</summary>
+public sealed record HistoryInterval(string AssetId, string Epc, string? Zone, long? ZoneId, long FromUs, long? ToUs, string? GatewayId, string? OpenEvent, string? CloseEvent, bool Late);
+
+/// <summary>How many assets were in a zone from <see cref="FromUs"/> on (a step of the occupancy curve).</summary>
+public sealed record OccupancyStep(long FromUs, long Assets);
+
+/// <summary>An entry of the change feed: asset <see cref="AssetId"/> changed location.</summary>
+public sealed record ChangeRecord(long Sequence, string AssetId, string Epc, string? Zone, long? ZoneId, long AtUs);
+
+/// <summary>The result of a bulk import: rows taken, and each refused row with its line number and reason.</summary>
+public sealed record ImportResult(int Accepted, IReadOnlyList<ImportError> Rejected);
+
+/// <summary>A refused import row.</summary>
+public sealed record ImportError(int Line, string Reason);
+
+/// <summary>A registry change refused with a reason people can act on (a tag held by another asset, an unknown zone).</summary>
+public sealed class RegistryException(string message) : Exception(message)
+{
+    /// <summary>Creates the exception with a default message.</summary>
+    public RegistryException()
+        : this("The registry refused the change.")
+    {
+    }
+
+    /// <summary>Creates the exception with an inner exception.</summary>
+    public RegistryException(string message, Exception inner)
+        : this(message + " " + inner.Message)
+    {
+    }
+}

@@ -1,0 +1,290 @@
+using EdgeStream.Contracts;
+using EdgeStream.Contracts.Wire;
+using EdgeStream.Engine;
+using EdgeStream.Engine.Io;
+using EdgeStream.Engine.State;
+
+namespace EdgeStream.Tracking;
+
+/// <summary>
+/// Where each tag is, by event time: the engine orders every gateway's events per tag (watermarks per
+/// gateway, reordering, lateness), and this job turns them into placements (the tag is in zone Z from
+/// time T) and throttled sightings (last-seen). State is keyed by tag; which asset a tag belongs to is
+/// the registry's business, so re-tagging never touches the job.
+/// </summary>
+/// <remarks>
+/// Rules, in the order the engine hands events over:
+/// <list type="bullet">
+/// <item>An arrive or move into the zone the tag is already in changes nothing (only last-seen).</item>
+/// <item>A departure counts only from the zone the tag is in: a gateway that stops seeing a tag in its
+/// zone never overrules the zone another gateway has seen it enter since.</item>
+/// <item>An event older than the tag's current placement (late, or behind from a gateway that was idle)
+/// is still emitted, flagged <see cref="TrackingOutput.Late"/>, so that history gets it in order; it
+/// does not change the job's notion of where the tag is now.</item>
+/// </list>
+/// </remarks>
+public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, TrackingOutput>
+{
+    private readonly NameTable _zones;
+    private readonly NameTable _gateways;
+    private readonly long _sightingIntervalUs;
+
+    /// <summary>Creates the job over the process's name tables.</summary>
+    /// <param name="zones">Zone names.</param>
+    /// <param name="gateways">Gateway names.</param>
+    /// <param name="sightingIntervalUs">Least event time between two last-seen refreshes of one tag.</param>
+    public TrackingJob(NameTable zones, NameTable gateways, long sightingIntervalUs = 10_000_000)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sightingIntervalUs);
+        _zones = zones;
+        _gateways = gateways;
+        _sightingIntervalUs = sightingIntervalUs;
+    }
+
+    /// <summary>Zone names of this process.</summary>
+    public NameTable Zones => _zones;
+
+    /// <summary>Gateway names of this process.</summary>
+    public NameTable Gateways => _gateways;
+
+    /// <inheritdoc />
+    public override bool TryDecode(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, out TrackingEvent evt, out string? error)
+    {
+        LogEntry entry;
+        try
+        {
+            entry = LogRecordCodec.Decode(value);
+        }
+        catch (WireFormatException ex)
+        {
+            evt = default;
+            error = ex.Message;
+            return false;
+        }
+
+        var kind = TrackingEventKind.Read;
+        var zone = NameTable.None;
+        if (entry.Class == DataClass.Presence)
+        {
+            if (entry.Presence.Kind is not (PresenceKind.Arrive or PresenceKind.Move or PresenceKind.Depart))
+            {
+                evt = default;
+                error = $"presence kind {(byte)entry.Presence.Kind} is unknown";
+                return false;
+            }
+
+            if (string.IsNullOrEmpty(entry.Presence.Zone))
+            {
+                evt = default;
+                error = "presence event names no zone";
+                return false;
+            }
+
+            kind = (TrackingEventKind)entry.Presence.Kind;
+            zone = _zones.Intern(entry.Presence.Zone);
+        }
+
+        evt = new TrackingEvent
+        {
+            Epc = entry.Epc,
+            Kind = kind,
+            TimeUs = entry.EventTimeUs,
+            Gateway = _gateways.Intern(entry.GatewayId),
+            GatewayHash = StableHash.Hash(entry.GatewayId),
+            Zone = zone,
+            Sequence = entry.Sequence,
+            Index = entry.Index,
+        };
+        error = null;
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override Epc KeyOf(in TrackingEvent evt) => evt.Epc;
+
+    /// <inheritdoc />
+    public override ulong HashKey(in Epc key)
+    {
+        Span<byte> bytes = stackalloc byte[Epc.MaxBits / 8];
+        var n = key.CopyTo(bytes);
+        return StableHash.Hash(bytes[..n]);
+    }
+
+    /// <inheritdoc />
+    public override long EventTimeOf(in TrackingEvent evt) => evt.TimeUs;
+
+    /// <inheritdoc />
+    public override ulong SourceOf(in TrackingEvent evt) => evt.GatewayHash;
+
+    /// <inheritdoc />
+    public override int CompareSameTime(in TrackingEvent a, in TrackingEvent b)
+    {
+        // Presence before reads at the same instant, then by gateway, batch and index: the same order in
+        // every process and on every replay; equal on all of these is the same record delivered twice.
+        var c = Rank(a.Kind).CompareTo(Rank(b.Kind));
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = a.GatewayHash.CompareTo(b.GatewayHash);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = a.Sequence.CompareTo(b.Sequence);
+        return c != 0 ? c : a.Index.CompareTo(b.Index);
+
+        static int Rank(TrackingEventKind k) => k == TrackingEventKind.Read ? 1 : 0;
+    }
+
+    /// <inheritdoc />
+    public override void OnEvent(in TrackingEvent evt, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
+    {
+        var t = evt.TimeUs;
+        if (t > state.LastSeenUs)
+        {
+            state.LastSeenUs = t;
+        }
+
+        if (evt.Kind != TrackingEventKind.Read)
+        {
+            var target = evt.Kind == TrackingEventKind.Depart ? NameTable.None : evt.Zone;
+            if (state.Placed && t < state.SinceUs)
+            {
+                // Older than where the tag is now: history only.
+                context.Emit(Placement(evt, target, late: true));
+                return;
+            }
+
+            var relevant = evt.Kind != TrackingEventKind.Depart || (state.Placed && state.Zone == evt.Zone);
+            if (relevant && (!state.Placed || state.Zone != target))
+            {
+                state.Zone = target;
+                state.SinceUs = t;
+                state.Gateway = evt.Gateway;
+                state.Placed = true;
+                state.LastSightingUs = t;
+                context.Emit(Placement(evt, target, late: (context.Flags & EventFlags.Late) != 0));
+                return;
+            }
+        }
+
+        if (t - state.LastSightingUs >= _sightingIntervalUs || state.LastSightingUs == 0)
+        {
+            state.LastSightingUs = t;
+            context.Emit(new TrackingOutput
+            {
+                Kind = TrackingOutputKind.Sighting,
+                TimeUs = t,
+                Zone = NameTable.None,
+                Left = NameTable.None,
+                Gateway = evt.Gateway,
+                Sequence = evt.Sequence,
+                Index = evt.Index,
+            });
+        }
+    }
+
+    /// <inheritdoc />
+    public override void WriteKey(SnapshotWriter writer, in Epc key)
+    {
+        Span<byte> bytes = stackalloc byte[Epc.MaxBits / 8];
+        var n = key.CopyTo(bytes);
+        writer.WriteInt32(key.BitLength);
+        writer.WriteBytes(bytes[..n]);
+    }
+
+    /// <inheritdoc />
+    public override Epc ReadKey(ref SnapshotReader reader)
+    {
+        var bits = reader.ReadInt32();
+        var bytes = reader.ReadBytes();
+        if (!Epc.TryFromBytes(bytes, bits, out var epc))
+        {
+            throw new CheckpointFormatException($"Checkpoint holds an invalid EPC ({bits} bits, {bytes.Length} bytes).");
+        }
+
+        return epc;
+    }
+
+    /// <inheritdoc />
+    public override void WriteState(SnapshotWriter writer, in TagState state)
+    {
+        writer.WriteByte(state.Placed ? (byte)1 : (byte)0);
+        WriteName(writer, _zones, state.Zone);
+        writer.WriteInt64(state.SinceUs);
+        WriteName(writer, _gateways, state.Gateway);
+        writer.WriteInt64(state.LastSeenUs);
+        writer.WriteInt64(state.LastSightingUs);
+    }
+
+    /// <inheritdoc />
+    public override TagState ReadState(ref SnapshotReader reader) => new()
+    {
+        Placed = reader.ReadByte() != 0,
+        Zone = ReadName(ref reader, _zones),
+        SinceUs = reader.ReadInt64(),
+        Gateway = ReadName(ref reader, _gateways),
+        LastSeenUs = reader.ReadInt64(),
+        LastSightingUs = reader.ReadInt64(),
+    };
+
+    /// <inheritdoc />
+    public override void WriteEvent(SnapshotWriter writer, in TrackingEvent evt)
+    {
+        WriteKey(writer, evt.Epc);
+        writer.WriteByte((byte)evt.Kind);
+        writer.WriteInt64(evt.TimeUs);
+        WriteName(writer, _gateways, evt.Gateway);
+        WriteName(writer, _zones, evt.Zone);
+        writer.WriteUInt64(evt.Sequence);
+        writer.WriteInt32(evt.Index);
+    }
+
+    /// <inheritdoc />
+    public override TrackingEvent ReadEvent(ref SnapshotReader reader)
+    {
+        var epc = ReadKey(ref reader);
+        var kind = (TrackingEventKind)reader.ReadByte();
+        var time = reader.ReadInt64();
+        var gateway = ReadName(ref reader, _gateways);
+        return new TrackingEvent
+        {
+            Epc = epc,
+            Kind = kind,
+            TimeUs = time,
+            Gateway = gateway,
+            GatewayHash = StableHash.Hash(_gateways.NameOf(gateway) ?? string.Empty),
+            Zone = ReadName(ref reader, _zones),
+            Sequence = reader.ReadUInt64(),
+            Index = reader.ReadInt32(),
+        };
+    }
+
+    private static TrackingOutput Placement(in TrackingEvent evt, int target, bool late) => new()
+    {
+        Kind = TrackingOutputKind.Placement,
+        TimeUs = evt.TimeUs,
+        Zone = target,
+        Left = evt.Kind == TrackingEventKind.Depart ? evt.Zone : NameTable.None,
+        Gateway = evt.Gateway,
+        Sequence = evt.Sequence,
+        Index = evt.Index,
+        Late = late,
+    };
+
+    private static void WriteName(SnapshotWriter writer, NameTable names, int id)
+    {
+        var name = names.NameOf(id);
+        writer.WriteByte(name is null ? (byte)0 : (byte)1);
+        if (name is not null)
+        {
+            writer.WriteString(name);
+        }
+    }
+
+    private static int ReadName(ref SnapshotReader reader, NameTable names) =>
+        reader.ReadByte() == 0 ? NameTable.None : names.Intern(reader.ReadString());
+}
