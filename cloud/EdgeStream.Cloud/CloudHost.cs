@@ -1,12 +1,13 @@
 using System.Net;
-using EdgeStream.Cloud.Assets;
 using EdgeStream.Cloud.Gateways;
 using EdgeStream.Cloud.Http;
 using EdgeStream.Cloud.Mqtt;
+using EdgeStream.Cloud.Tracking;
 using EdgeStream.EventLog;
 using EdgeStream.EventLog.Kafka;
 using EdgeStream.Ingest;
 using EdgeStream.Observability;
+using EdgeStream.Tracking.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
@@ -25,6 +26,11 @@ public static class CloudHost
         if (args.Length > 0 && args[0] == "hash-password")
         {
             return await HashPasswordAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] is "db" or "assets")
+        {
+            return await CloudCommands.RunAsync(args);
         }
 
         WebApplication app;
@@ -63,6 +69,11 @@ public static class CloudHost
         catch (EdgeStream.EventLog.EventLogException ex)
         {
             await Console.Error.WriteLineAsync($"edgestream-cloud: cannot open the event log: {ex.Message}");
+            return 1;
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            await Console.Error.WriteLineAsync($"edgestream-cloud: cannot open the tracking database: {ex.Message}");
             return 1;
         }
         catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
@@ -107,6 +118,9 @@ public static class CloudHost
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
+        var ingest = options.Role is CloudRole.All or CloudRole.Ingest;
+        var stream = options.Role is CloudRole.All or CloudRole.Stream;
+        var api = options.Role is CloudRole.All or CloudRole.Api;
         var credentials = options.GatewaysFile is null ? new GatewayCredentialStore([]) : GatewayCredentialStore.LoadJson(options.GatewaysFile);
         var bound = new Endpoints();
         builder.WebHost.ConfigureKestrel(k =>
@@ -116,7 +130,7 @@ public static class CloudHost
                 k.Listen(ep, l => bound.Http.Add(l));
             }
 
-            if (options.Broker is null && options.PlainMqtt)
+            if (ingest && options.Broker is null && options.PlainMqtt)
             {
                 k.Listen(options.MqttEndpoint, l =>
                 {
@@ -125,7 +139,7 @@ public static class CloudHost
                 });
             }
 
-            if (options.Broker is null && options.MqttsEndpoint is { } tlsEndpoint)
+            if (ingest && options.Broker is null && options.MqttsEndpoint is { } tlsEndpoint)
             {
                 var certificate = new IngestTlsOptions
                 {
@@ -151,41 +165,80 @@ public static class CloudHost
             }
         });
 
-        var log = await EventLogSelection.OpenAsync(options.EventLog);
-        IngestPipeline pipeline;
+        // Every role but the API reads or writes the log; every role but ingest uses the database.
+        var log = ingest || stream ? await EventLogSelection.OpenAsync(options.EventLog) : null;
+        IngestPipeline? pipeline = null;
+        ITrackingStore? store = null;
         try
         {
-            pipeline = await IngestPipeline.OpenAsync(
-                new IngestOptions { StateDirectory = Path.Combine(options.DataDir, "ingest") },
-                log,
-                new IngestMetrics());
+            if (ingest)
+            {
+                pipeline = await IngestPipeline.OpenAsync(
+                    new IngestOptions { StateDirectory = Path.Combine(options.DataDir, "ingest") },
+                    log!,
+                    new IngestMetrics());
+            }
+
+            if (stream || api)
+            {
+                store = CloudCommands.OpenStore(options.Tracking);
+                await store.MigrateAsync(CancellationToken.None);
+            }
         }
         catch
         {
-            await log.DisposeAsync();
+            pipeline?.Dispose();
+            if (store is not null)
+            {
+                await store.DisposeAsync();
+            }
+
+            if (log is not null)
+            {
+                await log.DisposeAsync();
+            }
+
             throw;
         }
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
-        builder.Services.AddSingleton(_ => new PrometheusExporter(GatewayTraffic.MeterName, IngestMetrics.MeterName, "EdgeStream.Engine"));
-        builder.Services.AddSingleton(log);
-        builder.Services.AddSingleton(pipeline);
+        builder.Services.AddSingleton(_ => new PrometheusExporter(GatewayTraffic.MeterName, IngestMetrics.MeterName, "EdgeStream.Engine", EdgeStream.Tracking.TrackingSink.MeterName));
         builder.Services.AddSingleton(credentials);
-        builder.Services.AddSingleton<AssetDirectory>();
         builder.Services.AddSingleton(sp => new GatewayDirectory(sp.GetRequiredService<TimeProvider>(), options.GatewayTimeout));
         builder.Services.AddSingleton<GatewayTraffic>();
-        // Hosted services stop in reverse order: the log is closed only after its readers stopped.
-        builder.Services.AddHostedService(sp => new IngestLifetime(pipeline, log, sp.GetRequiredService<ILogger<IngestLifetime>>()));
-        builder.Services.AddSingleton<AssetProjection>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<AssetProjection>());
-        if (options.Broker is { } broker)
+        if (log is not null)
+        {
+            builder.Services.AddSingleton(log);
+
+            // Hosted services stop in reverse order: the log is closed only after its readers stopped.
+            builder.Services.AddHostedService(sp => new LogLifetime(pipeline, log, sp.GetRequiredService<ILogger<LogLifetime>>()));
+        }
+
+        if (pipeline is not null)
+        {
+            builder.Services.AddSingleton(pipeline);
+        }
+
+        if (store is not null)
+        {
+            builder.Services.AddSingleton(store);
+            builder.Services.AddHostedService(_ => new StoreLifetime(store));
+        }
+
+        if (stream)
+        {
+            builder.Services.AddSingleton(sp => new TrackingHost(log!, store!, options, sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<TrackingHost>());
+        }
+
+        if (ingest && options.Broker is { } broker)
         {
             builder.Services.AddHostedService(sp => new ExternalBrokerHost(
-                new ExternalBrokerIngest(ExternalBrokerOptions.Parse(broker), pipeline, sp.GetRequiredService<ILogger<ExternalBrokerIngest>>())));
+                new ExternalBrokerIngest(ExternalBrokerOptions.Parse(broker), pipeline!, sp.GetRequiredService<ILogger<ExternalBrokerIngest>>())));
         }
-        else
+        else if (ingest)
         {
             builder.Services.AddHostedMqttServer(o => o.WithoutDefaultEndpoint().WithPersistentSessions(true));
             builder.Services.AddMqttConnectionHandler();
@@ -196,7 +249,13 @@ public static class CloudHost
 
         // Created before traffic so every counter is seen from its first increment.
         app.Services.GetRequiredService<PrometheusExporter>();
-        if (options.Broker is null)
+        if (pipeline is not null)
+        {
+            var gateways = app.Services.GetRequiredService<GatewayDirectory>();
+            pipeline.BatchAppended += b => gateways.OnLogged(b.GatewayId, b.Sequence, b.Class, b.Count);
+        }
+
+        if (ingest && options.Broker is null)
         {
             if (credentials.Count == 0)
             {
@@ -207,7 +266,13 @@ public static class CloudHost
         }
 
         app.MapCloudApi();
-        app.MapPortal();
+        app.MapReadiness();
+        if (api)
+        {
+            app.MapTrackingApi();
+            app.MapPortal();
+        }
+
         return (app, bound);
     }
 
@@ -270,11 +335,18 @@ public static class CloudHost
         return 0;
     }
 
-    private sealed class IngestLifetime(IngestPipeline pipeline, IEventLog log, ILogger<IngestLifetime> logger) : IHostedService
+    private sealed class StoreLifetime(ITrackingStore store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public async Task StopAsync(CancellationToken cancellationToken) => await store.DisposeAsync();
+    }
+
+    private sealed class LogLifetime(IngestPipeline? pipeline, IEventLog log, ILogger<LogLifetime> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            if (pipeline.RecoveredBatches > 0)
+            if (pipeline?.RecoveredBatches > 0)
             {
                 logger.LogInformation("Recovered dedupe marks of {Count} batches from the log tail.", pipeline.RecoveredBatches);
             }
@@ -284,7 +356,7 @@ public static class CloudHost
 
         public async Task StopAsync(CancellationToken cancellationToken)
         {
-            pipeline.Dispose();
+            pipeline?.Dispose();
             await log.DisposeAsync();
         }
     }

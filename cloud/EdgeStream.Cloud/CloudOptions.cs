@@ -40,6 +40,15 @@ public sealed record CloudOptions
     /// <summary>Which event log runs (section <c>EventLog</c>); the embedded one in <see cref="DataDir"/> by default.</summary>
     public EdgeStream.EventLog.Kafka.EventLogSettings EventLog { get; init; } = new();
 
+    /// <summary>What this process runs (<c>--role</c>): everything by default, or one part for scale-out.</summary>
+    public CloudRole Role { get; init; } = CloudRole.All;
+
+    /// <summary>Where tracking is stored (section <c>Tracking</c>).</summary>
+    public TrackingSettings Tracking { get; init; } = new();
+
+    /// <summary>How the engine runs the tracking job (section <c>Engine</c>).</summary>
+    public EdgeStream.Engine.EngineOptions Engine { get; init; } = TrackingSettings.DefaultEngine;
+
     /// <summary>MQTT over TLS listener <c>host:port</c> of the embedded broker, or null for none.</summary>
     public IPEndPoint? MqttsEndpoint { get; private init; }
 
@@ -149,8 +158,42 @@ public sealed record CloudOptions
             throw new OptionsException("gateway-timeout", timeoutText, "a positive time span such as 00:01:00");
         }
 
+        var roleText = configuration["role"] ?? section["Role"] ?? "all";
+        var role = roleText.Trim().ToLowerInvariant() switch
+        {
+            "all" => CloudRole.All,
+            "ingest" => CloudRole.Ingest,
+            "stream" => CloudRole.Stream,
+            "api" => CloudRole.Api,
+            _ => throw new OptionsException("role", roleText, "all, ingest, stream or api"),
+        };
+
+        var tracking = TrackingSettings.From(configuration.GetSection("Tracking"), configuration["database"], Path.GetFullPath(dataDir));
+        EdgeStream.Engine.EngineOptions engine;
+        try
+        {
+            engine = TrackingSettings.BindEngine(configuration.GetSection("Engine")).Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new OptionsException(ex.Message);
+        }
+
+        if (role != CloudRole.All && tracking.Database == "sqlite")
+        {
+            throw new OptionsException("role", roleText, "all while Tracking:Database is sqlite: separate processes share the database, so --role ingest|stream|api needs Tracking:Database postgres");
+        }
+
+        if (role is CloudRole.Ingest or CloudRole.Stream && eventLog.Kind == "embedded")
+        {
+            throw new OptionsException("role", roleText, "all while the event log is embedded: ingest and stream workers in separate processes share the log through Kafka (EventLog:Kind kafka)");
+        }
+
         return new CloudOptions
         {
+            Role = role,
+            Tracking = tracking,
+            Engine = engine,
             Urls = urls,
             Mqtt = mqtt,
             DataDir = Path.GetFullPath(dataDir),
@@ -227,6 +270,102 @@ public sealed record CloudOptions
         }
 
         return false;
+    }
+}
+
+/// <summary>What one cloud process runs.</summary>
+public enum CloudRole
+{
+    /// <summary>Ingest, the tracking job and the API in one process (the default; needs nothing installed).</summary>
+    All,
+
+    /// <summary>The MQTT broker (or external-broker subscriber) and the ingest pipeline into the log.</summary>
+    Ingest,
+
+    /// <summary>A stream worker: the tracking job on the engine, sharing the log's partitions with the other workers.</summary>
+    Stream,
+
+    /// <summary>The HTTP API and portal, reading the database.</summary>
+    Api,
+}
+
+/// <summary>Where tracking is stored and how its outputs are written (section <c>Tracking</c>).</summary>
+public sealed record TrackingSettings
+{
+    /// <summary>The engine's defaults for the tracking job: a short out-of-orderness bound and idle timeout, so a move shows within the latency target.</summary>
+    public static EdgeStream.Engine.EngineOptions DefaultEngine { get; } = new()
+    {
+        OutOfOrdernessUs = 500_000,
+        AllowedLatenessUs = 60_000_000,
+        IdleTimeout = TimeSpan.FromSeconds(1),
+        CheckpointInterval = TimeSpan.FromSeconds(10),
+    };
+
+    /// <summary><c>sqlite</c> (the embedded default, a file in the data folder) or <c>postgres</c>.</summary>
+    public string Database { get; init; } = "sqlite";
+
+    /// <summary>The PostgreSQL connection string (Npgsql form), or the SQLite file's path.</summary>
+    public string ConnectionString { get; init; } = string.Empty;
+
+    /// <summary>How long history is kept; older closed intervals are deleted (PostgreSQL drops whole months).</summary>
+    public TimeSpan HistoryRetention { get; init; } = TimeSpan.FromDays(90);
+
+    /// <summary>Longest time an output of the job waits before it is written to the database.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Binds and validates; throws <see cref="OptionsException"/> naming the bad key.</summary>
+    public static TrackingSettings From(IConfigurationSection s, string? database, string dataDir)
+    {
+        var kind = (database ?? s["Database"] ?? "sqlite").Trim().ToLowerInvariant();
+        if (kind is not ("sqlite" or "postgres"))
+        {
+            throw new OptionsException("Tracking:Database", kind, "sqlite or postgres");
+        }
+
+        var cs = s["ConnectionString"];
+        if (kind == "postgres" && string.IsNullOrWhiteSpace(cs))
+        {
+            throw new OptionsException("Tracking:ConnectionString", "(missing)", "an Npgsql connection string such as Host=db;Database=edgestream;Username=edgestream;Password=…");
+        }
+
+        var retention = TimeSpan.FromDays(90);
+        if (s["HistoryRetention"] is { } rt && (!TimeSpan.TryParse(rt, System.Globalization.CultureInfo.InvariantCulture, out retention) || retention < TimeSpan.FromHours(1)))
+        {
+            throw new OptionsException("Tracking:HistoryRetention", rt, "a time span of at least 01:00:00, e.g. 90.00:00:00");
+        }
+
+        var flush = TimeSpan.FromMilliseconds(100);
+        if (s["FlushInterval"] is { } fi && (!TimeSpan.TryParse(fi, System.Globalization.CultureInfo.InvariantCulture, out flush) || flush <= TimeSpan.Zero || flush > TimeSpan.FromSeconds(10)))
+        {
+            throw new OptionsException("Tracking:FlushInterval", fi, "a time span above 0 up to 00:00:10");
+        }
+
+        return new TrackingSettings
+        {
+            Database = kind,
+            ConnectionString = kind == "sqlite" ? Path.GetFullPath(cs ?? Path.Combine(dataDir, "tracking.db")) : cs!,
+            HistoryRetention = retention,
+            FlushInterval = flush,
+        };
+    }
+
+    /// <summary>The engine's options from section <c>Engine</c>, over the tracking defaults.</summary>
+    public static EdgeStream.Engine.EngineOptions BindEngine(IConfigurationSection s)
+    {
+        var o = DefaultEngine;
+        long Us(string key, long fallback) => s[key] is { } v
+            ? long.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : throw new OptionsException("Engine:" + key, v, "a whole number of microseconds")
+            : fallback;
+        TimeSpan Span(string key, TimeSpan fallback) => s[key] is { } v
+            ? TimeSpan.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var t) ? t : throw new OptionsException("Engine:" + key, v, "a time span such as 00:00:01")
+            : fallback;
+        return o with
+        {
+            OutOfOrdernessUs = Us(nameof(o.OutOfOrdernessUs), o.OutOfOrdernessUs),
+            AllowedLatenessUs = Us(nameof(o.AllowedLatenessUs), o.AllowedLatenessUs),
+            IdleTimeout = Span(nameof(o.IdleTimeout), o.IdleTimeout),
+            CheckpointInterval = Span(nameof(o.CheckpointInterval), o.CheckpointInterval),
+        };
     }
 }
 

@@ -60,6 +60,9 @@ public sealed partial class IngestPipeline : IDisposable
     /// <summary>The counters and histogram this pipeline updates.</summary>
     public IngestMetrics Metrics { get; }
 
+    /// <summary>Raised after a batch is durably in the log (once per batch; a redelivery is not raised again). Handlers must be quick and must not throw.</summary>
+    public event Action<Batch>? BatchAppended;
+
     /// <summary>Where refused payloads are kept.</summary>
     public DeadLetterStore DeadLetters { get; }
 
@@ -200,6 +203,7 @@ public sealed partial class IngestPipeline : IDisposable
 
         await _dedupe.CompleteAsync(gatewayId, batch.Sequence, CancellationToken.None);
         Metrics.Ingested(batch.Count);
+        BatchAppended?.Invoke(batch);
         return IngestOutcome.Appended;
     }
 

@@ -108,6 +108,13 @@ public partial class SqlTrackingStore
         return changes;
     }
 
+    /// <inheritdoc />
+    public async Task<long> LastChangeSequenceAsync(CancellationToken cancellationToken)
+    {
+        await using var c = await _dialect.OpenAsync(cancellationToken);
+        return Convert.ToInt64(await ScalarAsync(c, null, "SELECT COALESCE(MAX(seq), 0) FROM changes", cancellationToken) ?? 0L, CultureInfo.InvariantCulture);
+    }
+
     private static async Task<List<HistoryInterval>> ReadHistoryAsync(DbConnection c, string assetId, string sql, CancellationToken ct, params (string, object?)[] args)
     {
         await using var cmd = Command(c, null, sql, args);

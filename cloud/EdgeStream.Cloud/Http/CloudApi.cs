@@ -1,15 +1,14 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EdgeStream.Cloud.Assets;
 using EdgeStream.Cloud.Gateways;
 using EdgeStream.Observability;
 
 namespace EdgeStream.Cloud.Http;
 
 /// <summary>
-/// The HTTP contract scripts and tests rely on: <c>GET /api/assets</c>, <c>GET /api/gateways</c>,
-/// <c>GET /api/assets/stream</c> (server-sent events), <c>GET /healthz</c>, <c>GET /metrics</c>.
+/// The HTTP contract scripts and tests rely on: <c>GET /api/gateways</c>, <c>GET /api/deadletters</c>,
+/// <c>GET /api/status</c>, <c>GET /healthz</c>, <c>GET /metrics</c>; tracking is in <see cref="TrackingApi"/>.
 /// </summary>
 public static class CloudApi
 {
@@ -21,29 +20,37 @@ public static class CloudApi
     /// <summary>Maps the API endpoints.</summary>
     public static void MapCloudApi(this WebApplication app)
     {
-        app.MapGet("/api/assets", (AssetDirectory assets) => Results.Json(assets.Snapshot(), Json));
-        app.MapGet("/api/assets/{epc}", (string epc, AssetDirectory assets) =>
-            EdgeStream.Contracts.Epc.TryParseHex(epc, out var e)
-                ? assets.Find(e) is { } view ? Results.Json(view, Json) : Results.NotFound(new { error = $"No asset with EPC {epc.ToUpperInvariant()}." })
-                : Results.BadRequest(new { error = $"'{epc}' is not an EPC: expected an even number of hex digits." }));
         app.MapGet("/api/gateways", (GatewayDirectory gateways) => Results.Json(gateways.Snapshot(), Json));
-        app.MapGet("/api/assets/stream", StreamAssetsAsync);
-        app.MapGet("/api/deadletters", (string? gateway, string? reason, int? limit, EdgeStream.Ingest.IngestPipeline pipeline) =>
-            limit is < 1 or > 1000
-                ? Results.BadRequest(new { error = "limit must be 1..1000." })
+        app.MapGet("/api/deadletters", (string? gateway, string? reason, int? limit, IServiceProvider services) =>
+            services.GetService<EdgeStream.Ingest.IngestPipeline>() is not { } pipeline
+                ? Results.Problem(title: "Not here", detail: "This process does not run ingest (--role); ask an ingest process.", statusCode: StatusCodes.Status404NotFound)
+                : limit is < 1 or > 1000
+                ? TrackingApi.BadRequest("limit must be 1..1000.")
                 : Results.Json(
                     pipeline.DeadLetters.Query(new EdgeStream.Ingest.DeadLetterQuery { GatewayId = gateway, Reason = reason, Limit = limit ?? 100 })
                         .Select(d => new { d.Id, d.ReceivedAt, d.GatewayId, d.Topic, d.Reason, d.Detail, d.OriginalLength, payloadBase64 = Convert.ToBase64String(d.Payload) }),
                     Json));
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/api/status", (AssetProjection projection, AssetDirectory assets, EdgeStream.EventLog.IEventLog log) => Results.Json(new
+        app.MapGet("/api/status", async (CloudOptions options, IServiceProvider services, CancellationToken ct) =>
         {
-            eventLog = log.Name,
-            partitions = log.PartitionCount,
-            assets = assets.Count,
-            assetViewCaughtUp = projection.CaughtUp,
-            undecodableRecords = projection.Undecodable,
-        }, Json));
+            var host = services.GetService<EdgeStream.Cloud.Tracking.TrackingHost>();
+            var store = services.GetService<EdgeStream.Tracking.Storage.ITrackingStore>();
+            var log = services.GetService<EdgeStream.EventLog.IEventLog>();
+            return Results.Json(new
+            {
+                role = options.Role.ToString().ToLowerInvariant(),
+                eventLog = log?.Name,
+                partitions = log?.PartitionCount,
+                logRecords = log is null ? (long?)null : await RecordsAsync(log, ct),
+                database = store?.Provider,
+                schemaVersion = store is null ? (int?)null : await store.SchemaVersionAsync(ct),
+                tracking = host?.Runner?.Status().Select(s => new { s.Partition, watermark = TrackingApi.Time(s.Watermark is long.MinValue or long.MaxValue ? null : s.Watermark), s.OffsetLag, s.Keys, s.BufferedEvents, s.Events, s.Late, s.LateAccepted, s.Malformed, s.Duplicates, s.Outputs, s.CheckpointsCompleted, s.Faulted }),
+                pendingWrites = host?.Sink?.Pending,
+                databaseError = host?.Sink?.LastError,
+                bufferedEvents = host?.Runner?.Status().Sum(s => s.BufferedEvents),
+                notReady = host is null ? null : await host.NotReadyReasonAsync(ct),
+            }, Json);
+        });
         app.MapGet("/metrics", (PrometheusExporter exporter) => Results.Text(exporter.Render(), PrometheusExporter.ContentType));
     }
 
@@ -73,58 +80,15 @@ public static class CloudApi
         return Results.Bytes(ms.ToArray(), contentType);
     }
 
-    /// <summary>
-    /// Server-sent events: a snapshot of every asset, then each change as it happens. A slow client
-    /// loses intermediate states (bounded queue) but always receives the latest.
-    /// </summary>
-    private static async Task StreamAssetsAsync(HttpContext context, AssetDirectory assets, GatewayDirectory gateways)
+    private static async Task<long> RecordsAsync(EdgeStream.EventLog.IEventLog log, CancellationToken ct)
     {
-        var ct = context.RequestAborted;
-        context.Response.Headers.ContentType = "text/event-stream";
-        context.Response.Headers.CacheControl = "no-cache";
-        var changes = assets.Watch(ct);
-        try
+        long n = 0;
+        for (var p = 0; p < log.PartitionCount; p++)
         {
-            foreach (var a in assets.Snapshot())
-            {
-                await WriteEventAsync(context.Response, "asset", a, ct);
-            }
-
-            await WriteEventAsync(context.Response, "gateways", gateways.Snapshot(), ct);
-            await context.Response.Body.FlushAsync(ct);
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
-            var tick = timer.WaitForNextTickAsync(ct).AsTask();
-            while (!ct.IsCancellationRequested)
-            {
-                var next = changes.WaitToReadAsync(ct).AsTask();
-                var done = await Task.WhenAny(next, tick);
-                if (done == tick)
-                {
-                    // Gateway liveness changes with time alone; refresh it periodically.
-                    await WriteEventAsync(context.Response, "gateways", gateways.Snapshot(), ct);
-                    tick = timer.WaitForNextTickAsync(ct).AsTask();
-                }
-
-                while (changes.TryRead(out var a))
-                {
-                    await WriteEventAsync(context.Response, "asset", a, ct);
-                }
-
-                await context.Response.Body.FlushAsync(ct);
-                if (done == next && !await next)
-                {
-                    break;
-                }
-            }
+            var o = await log.GetOffsetsAsync(p, ct);
+            n += o.End - o.Start;
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // client went away
-        }
-    }
 
-    private static async Task WriteEventAsync<T>(HttpResponse response, string name, T data, CancellationToken ct)
-    {
-        await response.WriteAsync($"event: {name}\ndata: {JsonSerializer.Serialize(data, Json)}\n\n", ct);
+        return n;
     }
 }

@@ -78,6 +78,9 @@ public interface ITrackingStore : IAsyncDisposable
     /// <summary>Location changes after <paramref name="afterSequence"/>, oldest first.</summary>
     Task<IReadOnlyList<ChangeRecord>> ChangesAsync(long afterSequence, int limit, CancellationToken cancellationToken);
 
+    /// <summary>The sequence of the newest change-feed entry (0 when none): where a live view that wants only new changes starts.</summary>
+    Task<long> LastChangeSequenceAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes history intervals that ended before <paramref name="beforeUs"/>, and change-feed entries as old; returns the intervals deleted.</summary>
     Task<long> PurgeHistoryAsync(long beforeUs, CancellationToken cancellationToken);
 }

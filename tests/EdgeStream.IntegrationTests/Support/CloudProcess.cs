@@ -82,8 +82,26 @@ public sealed class CloudProcess : IAsyncDisposable
         m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
 
     /// <summary>GET a JSON array.</summary>
-    public async Task<JsonElement[]> GetArrayAsync(string path) =>
-        (await Http.GetFromJsonAsync<JsonElement[]>(path))!;
+    public async Task<JsonElement[]> GetArrayAsync(string path)
+    {
+        // Lists answer {"items": [...], "next": cursor}: follow the cursors to the end.
+        var first = await Http.GetFromJsonAsync<JsonElement>(path);
+        if (first.ValueKind == JsonValueKind.Array)
+        {
+            return [.. first.EnumerateArray()];
+        }
+
+        var items = first.GetProperty("items").EnumerateArray().ToList();
+        var next = first.GetProperty("next");
+        while (next.ValueKind == JsonValueKind.String)
+        {
+            var page = await Http.GetFromJsonAsync<JsonElement>(path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "limit=1000&cursor=" + Uri.EscapeDataString(next.GetString()!));
+            items.AddRange(page.GetProperty("items").EnumerateArray());
+            next = page.GetProperty("next");
+        }
+
+        return [.. items];
+    }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()

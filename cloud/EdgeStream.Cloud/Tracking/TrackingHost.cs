@@ -1,0 +1,163 @@
+using EdgeStream.Contracts;
+using EdgeStream.Engine;
+using EdgeStream.Engine.Checkpoints;
+using EdgeStream.Engine.EventLog;
+using EdgeStream.EventLog;
+using EdgeStream.Tracking;
+using EdgeStream.Tracking.Storage;
+
+namespace EdgeStream.Cloud.Tracking;
+
+/// <summary>
+/// Runs the tracking job on the engine inside the service: the event-log source joins the consumer group
+/// <see cref="GroupId"/> (every stream worker of a deployment shares its partitions), the runner restores
+/// each assigned partition from its checkpoint, and the sink writes the job's outputs to the database.
+/// Stopping revokes the partitions (final checkpoints) before the log closes.
+/// </summary>
+public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, CloudOptions options, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+{
+    /// <summary>The stream workers' consumer group.</summary>
+    public const string GroupId = "edgestream-tracking";
+
+    private readonly ILogger _log = loggers.CreateLogger<TrackingHost>();
+    private EventLogSource? _source;
+    private StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>? _runner;
+    private TrackingSink? _sink;
+    private Timer? _retention;
+
+    /// <summary>The runner, once started.</summary>
+    public StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>? Runner => _runner;
+
+    /// <summary>The sink, once started.</summary>
+    public TrackingSink? Sink => _sink;
+
+    /// <summary>The event-log source, once started.</summary>
+    public EventLogSource? Source => _source;
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var zones = new NameTable();
+        var gateways = new NameTable();
+        var job = new TrackingJob(zones, gateways);
+        _sink = new TrackingSink(store, zones, gateways, new TrackingSinkOptions { FlushInterval = options.Tracking.FlushInterval }, loggers.CreateLogger<TrackingSink>());
+        var checkpoints = new FileCheckpointStore(Path.Combine(options.DataDir, "checkpoints", "tracking"), options.Engine.RetainedCheckpoints, loggers.CreateLogger<FileCheckpointStore>());
+        _source = new EventLogSource(log, new EventLogSourceOptions { GroupId = GroupId }, loggers);
+        _runner = new StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>(job, options.Engine, _source, _sink, _sink, checkpoints, TimeProvider.System, loggers, "tracking");
+        _source.Start(_runner);
+        _retention = new Timer(_ => _ = PurgeAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
+        LogStarted(_log, store.Provider, log.Name, log.PartitionCount);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_retention is { } r)
+        {
+            await r.DisposeAsync();
+            _retention = null;
+        }
+
+        if (_source is { } source)
+        {
+            _source = null;
+
+            // Leaving the group revokes the partitions: each takes its final checkpoint, flushing the sink.
+            await source.DisposeAsync();
+        }
+
+        if (_runner is { } runner)
+        {
+            await runner.DisposeAsync();
+        }
+
+        if (_sink is { } sink)
+        {
+            await sink.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Why the job is not ready, or null when it is: every partition the log gave this worker is running
+    /// and has read to the log's end (asked of the log now, not the last figure the reader saw), and the
+    /// database takes writes. Events still inside the out-of-orderness bound do not count against it.
+    /// </summary>
+    public async Task<string?> NotReadyReasonAsync(CancellationToken cancellationToken)
+    {
+        if (_runner is not { } runner || _source is not { } source)
+        {
+            return "the tracking job is not running";
+        }
+
+        if (source.Fault is { } fault)
+        {
+            return "reading the event log stopped: " + fault.Message;
+        }
+
+        var assignment = source.Assignment;
+        if (assignment.Count == 0)
+        {
+            return "no partition of the log is assigned to this worker yet";
+        }
+
+        var status = runner.Status().ToDictionary(s => s.Partition);
+        long lag = 0;
+        foreach (var p in assignment)
+        {
+            if (!status.TryGetValue(p, out var s))
+            {
+                return $"partition {p} is assigned but not started";
+            }
+
+            if (s.Faulted)
+            {
+                return $"partition {p} stopped on an error";
+            }
+
+            var end = (await log.GetOffsetsAsync(p, cancellationToken)).End;
+            lag += Math.Max(0, end - s.NextOffset);
+        }
+
+        if (lag > 0)
+        {
+            return $"catching up: {lag} log records not yet processed";
+        }
+
+        if (_sink is { LastError: { } error })
+        {
+            return "the database refuses writes: " + error;
+        }
+
+        return null;
+    }
+
+    private async Task PurgeAsync()
+    {
+        try
+        {
+            var before = EventTimes.NowUs() - (long)options.Tracking.HistoryRetention.TotalMicroseconds;
+            var n = await store.PurgeHistoryAsync(before, CancellationToken.None);
+            if (n > 0)
+            {
+                LogPurged(_log, n, options.Tracking.HistoryRetention.TotalDays);
+            }
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            LogPurgeFailed(_log, ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "Tracking job started on the {Provider} database, reading the {Log} log ({Partitions} partitions)")]
+    private static partial void LogStarted(ILogger logger, string provider, string log, int partitions);
+
+    [LoggerMessage(EventId = 8002, Level = LogLevel.Information, Message = "Deleted {Count} history intervals older than {Days} days")]
+    private static partial void LogPurged(ILogger logger, long count, double days);
+
+    [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "Deleting old history failed; retrying in an hour")]
+    private static partial void LogPurgeFailed(ILogger logger, Exception exception);
+}
