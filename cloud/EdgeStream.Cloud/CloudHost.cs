@@ -253,6 +253,7 @@ public static class CloudHost
         {
             var gateways = app.Services.GetRequiredService<GatewayDirectory>();
             pipeline.BatchAppended += b => gateways.OnLogged(b.GatewayId, b.Sequence, b.Class, b.Count);
+            gateways.ClockSkew = pipeline.ClockSkew;
         }
 
         if (ingest && options.Broker is null)

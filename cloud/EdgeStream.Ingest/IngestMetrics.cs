@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using EdgeStream.Contracts;
 
 namespace EdgeStream.Ingest;
 
@@ -43,7 +44,12 @@ public sealed class IngestMetrics : IDisposable
         _refusals = Meter.CreateCounter<long>("edgestream_cloud_broker_refusals_total", description: "Connections, publishes and subscriptions the broker policy refused, by kind.");
         _appendSeconds = Meter.CreateHistogram<double>("edgestream_cloud_log_append_seconds", unit: "s", description: "Time from handing a batch to the event log until it was durable.");
         Meter.CreateObservableGauge("edgestream_cloud_gateway_last_seen_seconds", ObserveLastSeen, unit: "s", description: "When each gateway last sent a message (Unix seconds).");
+        Meter.CreateObservableGauge("edgestream_cloud_clock_skew_seconds", ObserveSkew, unit: "s", description: "How far each gateway's event times run ahead of the cloud's clock (negative: behind).");
+        Meter.CreateObservableGauge("edgestream_cloud_clock_correction_seconds", ObserveCorrection, unit: "s", description: "What ingest subtracts from each gateway's event times now (0 within the threshold).");
     }
+
+    /// <summary>The clock measurements the skew gauges report (set by the pipeline).</summary>
+    public ClockSkew? ClockSkew { get; set; }
 
     /// <summary>The meter the instruments live on.</summary>
     public Meter Meter { get; }
@@ -116,6 +122,25 @@ public sealed class IngestMetrics : IDisposable
     }
 
     internal void Appended(TimeSpan elapsed) => _appendSeconds.Record(elapsed.TotalSeconds);
+
+    private IEnumerable<Measurement<double>> ObserveSkew()
+    {
+        var skew = ClockSkew;
+        var now = EventTimes.NowUs();
+        return skew is null
+            ? []
+            : skew.Gateways.Select(g => (g, v: skew.SkewUs(g, now))).Where(x => x.v is not null)
+                .Select(x => new Measurement<double>(x.v!.Value / 1_000_000.0, [new KeyValuePair<string, object?>("gateway", x.g)])).ToList();
+    }
+
+    private IEnumerable<Measurement<double>> ObserveCorrection()
+    {
+        var skew = ClockSkew;
+        var now = EventTimes.NowUs();
+        return skew is null
+            ? []
+            : skew.Gateways.Select(g => new Measurement<double>(skew.CorrectionUs(g, now) / 1_000_000.0, [new KeyValuePair<string, object?>("gateway", g)])).ToList();
+    }
 
     private IEnumerable<Measurement<double>> ObserveLastSeen() =>
         _lastSeenUs.Select(kv => new Measurement<double>(kv.Value / 1_000_000.0, new KeyValuePair<string, object?>("gateway", kv.Key)));

@@ -34,6 +34,12 @@ public sealed record IngestOptions
     /// <summary>How long reading that tail may take before start-up fails.</summary>
     public TimeSpan DedupeRecoveryTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>A gateway's clock skew within this is not corrected (see <see cref="ClockSkew"/>).</summary>
+    public TimeSpan ClockSkewThreshold { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a clock sample counts in the skew estimate.</summary>
+    public TimeSpan ClockSkewWindow { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad key.</summary>
     public void Validate()
     {
@@ -65,6 +71,11 @@ public sealed record IngestOptions
         if (DedupeRecoveryTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"IngestOptions.DedupeRecoveryTimeout {DedupeRecoveryTimeout} must be positive.", nameof(DedupeRecoveryTimeout));
+        }
+
+        if (ClockSkewThreshold < TimeSpan.Zero || ClockSkewWindow < TimeSpan.FromSeconds(10))
+        {
+            throw new ArgumentException($"IngestOptions.ClockSkewThreshold {ClockSkewThreshold} must be 0 or more and ClockSkewWindow {ClockSkewWindow} at least 10 s.", nameof(ClockSkewThreshold));
         }
 
         if (MaxDedupeGapsPerGateway is < 1 or > 10_000_000)

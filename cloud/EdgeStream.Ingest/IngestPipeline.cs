@@ -63,6 +63,9 @@ public sealed partial class IngestPipeline : IDisposable
     /// <summary>Raised after a batch is durably in the log (once per batch; a redelivery is not raised again). Handlers must be quick and must not throw.</summary>
     public event Action<Batch>? BatchAppended;
 
+    /// <summary>Each gateway's measured clock skew, and the correction written with its records.</summary>
+    public ClockSkew ClockSkew { get; private init; } = new();
+
     /// <summary>Where refused payloads are kept.</summary>
     public DeadLetterStore DeadLetters { get; }
 
@@ -89,8 +92,10 @@ public sealed partial class IngestPipeline : IDisposable
         var pipeline = new IngestPipeline(options, log, dedupe, deadLetters, metrics, logger ?? (ILogger)NullLogger.Instance, clock ?? TimeProvider.System)
         {
             RecoveredBatches = recovered,
+            ClockSkew = new ClockSkew(options.ClockSkewThreshold, options.ClockSkewWindow),
             _ownsMetrics = ownsMetrics,
         };
+        metrics.ClockSkew = pipeline.ClockSkew;
         foreach (var (key, present) in partial)
         {
             pipeline._partial[key] = present;
@@ -141,6 +146,15 @@ public sealed partial class IngestPipeline : IDisposable
 
         if (kind is TopicKind.Status or TopicKind.ConfigApplied)
         {
+            if (kind == TopicKind.Status && payload.Length is > 0 and < 64 * 1024)
+            {
+                var json = payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray();
+                if (GatewayStatus.TryParse(json, out var status) && status!.Online && status.GatewayId == gatewayId)
+                {
+                    ClockSkew.ObserveStatus(gatewayId, status.TimeUs, EventTimes.ToUnixMicroseconds(now));
+                }
+            }
+
             return IngestOutcome.NotABatch;
         }
 
@@ -185,7 +199,7 @@ public sealed partial class IngestPipeline : IDisposable
 
         try
         {
-            await AppendAsync(batch, present, cancellationToken);
+            await AppendAsync(batch, present, EventTimes.ToUnixMicroseconds(now), cancellationToken);
         }
         catch
         {
@@ -218,13 +232,24 @@ public sealed partial class IngestPipeline : IDisposable
         }
     }
 
-    private async Task AppendAsync(Batch batch, HashSet<int>? alreadyPresent, CancellationToken cancellationToken)
+    private async Task AppendAsync(Batch batch, HashSet<int>? alreadyPresent, long receivedUs, CancellationToken cancellationToken)
     {
         var count = batch.Count;
         if (count == 0 || alreadyPresent?.Count >= count)
         {
             return;
         }
+
+        // Measure the gateway's clock with this batch, then stamp every record with the time it arrived and
+        // the correction in force, so that placing it by event time is the same on every replay.
+        var newest = long.MinValue;
+        for (var i = 0; i < count; i++)
+        {
+            newest = Math.Max(newest, batch.Class == DataClass.Reads ? batch.Reads[i].EventTimeUs : batch.Events[i].EventTimeUs);
+        }
+
+        ClockSkew.ObserveBatch(batch.GatewayId, batch.CreatedUs, newest, receivedUs);
+        var offset = ClockSkew.CorrectionUs(batch.GatewayId, receivedUs);
 
         // One pooled buffer holds every record's key and value for the batch: no allocation per record.
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(count * 160, 64 * 1024 * 1024));
@@ -248,15 +273,15 @@ public sealed partial class IngestPipeline : IDisposable
                 {
                     var read = batch.Reads[i];
                     keyLength = read.Epc.CopyTo(buffer.AsSpan(pos));
-                    valueLength = LogRecordCodec.EncodeRead(batch.GatewayId, batch.Sequence, i, count, read, buffer.AsSpan(pos + keyLength));
-                    time = read.EventTimeUs;
+                    valueLength = LogRecordCodec.EncodeRead(batch.GatewayId, batch.Sequence, i, count, read, buffer.AsSpan(pos + keyLength), receivedUs, offset);
+                    time = Math.Min(read.EventTimeUs - offset, receivedUs);
                 }
                 else
                 {
                     var presence = batch.Events[i];
                     keyLength = presence.Epc.CopyTo(buffer.AsSpan(pos));
-                    valueLength = LogRecordCodec.EncodePresence(batch.GatewayId, batch.Sequence, i, count, presence, buffer.AsSpan(pos + keyLength));
-                    time = presence.EventTimeUs;
+                    valueLength = LogRecordCodec.EncodePresence(batch.GatewayId, batch.Sequence, i, count, presence, buffer.AsSpan(pos + keyLength), receivedUs, offset);
+                    time = Math.Min(presence.EventTimeUs - offset, receivedUs);
                 }
 
                 ranges[i] = (pos, keyLength, valueLength, time);

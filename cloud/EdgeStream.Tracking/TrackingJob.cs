@@ -88,7 +88,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         {
             Epc = entry.Epc,
             Kind = kind,
-            TimeUs = entry.EventTimeUs,
+            TimeUs = entry.CorrectedTimeUs,
             Gateway = _gateways.Intern(entry.GatewayId),
             GatewayHash = StableHash.Hash(entry.GatewayId),
             Zone = zone,

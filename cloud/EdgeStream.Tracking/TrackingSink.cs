@@ -215,17 +215,17 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
         lock (_lock)
         {
             WaitForRoom();
-            _lateRecords.Add(new LateRecord(record.Partition, record.Offset, epc, entry.GatewayId, kind, presence ? entry.Presence.Zone : null, entry.EventTimeUs, record.Watermark, record.Detail, eventId));
+            _lateRecords.Add(new LateRecord(record.Partition, record.Offset, epc, entry.GatewayId, kind, presence ? entry.Presence.Zone : null, entry.CorrectedTimeUs, record.Watermark, record.Detail, eventId));
 
             // Later than the allowed lateness is still where the tag was: history gets it in its place.
             if (presence)
             {
                 var departure = entry.Presence.Kind == PresenceKind.Depart;
-                _placements.Add(new PlacementRecord(epc, departure ? null : entry.Presence.Zone, departure ? entry.Presence.Zone : null, entry.EventTimeUs, entry.GatewayId, eventId, true, $"late-{record.Partition}-{record.Offset}"));
+                _placements.Add(new PlacementRecord(epc, departure ? null : entry.Presence.Zone, departure ? entry.Presence.Zone : null, entry.CorrectedTimeUs, entry.GatewayId, eventId, true, $"late-{record.Partition}-{record.Offset}"));
             }
-            else if (!_sightings.TryGetValue(epc, out var s) || s.TimeUs < entry.EventTimeUs)
+            else if (!_sightings.TryGetValue(epc, out var s) || s.TimeUs < entry.CorrectedTimeUs)
             {
-                _sightings[epc] = new SightingRecord(epc, entry.EventTimeUs, entry.GatewayId);
+                _sightings[epc] = new SightingRecord(epc, entry.CorrectedTimeUs, entry.GatewayId);
             }
 
             _accepted++;

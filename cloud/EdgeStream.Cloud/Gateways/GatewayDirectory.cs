@@ -4,9 +4,15 @@ using EdgeStream.Contracts;
 namespace EdgeStream.Cloud.Gateways;
 
 /// <summary>A gateway as <c>GET /api/gateways</c> and the portal show it.</summary>
+/// <remarks>
+/// <see cref="ClockSkewMs"/> is how far the gateway's event times run ahead of the cloud's clock (negative:
+/// behind), null until ingest has measured it; <see cref="ClockCorrectionMs"/> is what ingest subtracts
+/// from its event times now (0 within the threshold). See <c>docs/tracking.md</c>.
+/// </remarks>
 public sealed record GatewayView(
     string GatewayId, bool Online, DateTime? LastSeen, long BufferReads, long BufferBytes,
-    string? ConfigVersion, ulong LastSequence, long Batches, long Reads, long Events);
+    string? ConfigVersion, ulong LastSequence, long Batches, long Reads, long Events,
+    long? ClockSkewMs = null, long ClockCorrectionMs = 0);
 
 /// <summary>
 /// What the cloud knows of each gateway: online (from its retained status and will message, and
@@ -93,10 +99,15 @@ public sealed class GatewayDirectory(TimeProvider clock, TimeSpan timeout)
         }
     }
 
-    /// <summary>Every gateway, ordered by id.</summary>
+    /// <summary>Ingest's clock measurements, in a process that runs ingest.</summary>
+    public EdgeStream.Ingest.ClockSkew? ClockSkew { get; set; }
+
+    /// <summary>Every gateway, ordered by id, with its clock skew once ingest has measured it.</summary>
     public IReadOnlyList<GatewayView> Snapshot()
     {
+        var skew = ClockSkew;
         var now = clock.GetUtcNow();
+        var nowUs = EventTimes.ToUnixMicroseconds(now);
         return _gateways.Values.OrderBy(e => e.Id, StringComparer.Ordinal).Select(e =>
         {
             lock (e)
@@ -104,7 +115,9 @@ public sealed class GatewayDirectory(TimeProvider clock, TimeSpan timeout)
                 // Connected at the broker is online however quiet; a gateway behind an external broker
                 // (no connection events) is online while its status says so and it is not silent.
                 var online = e.Connected && (e.Session || (e.LastSeen is { } seen && now - seen <= timeout));
-                return new GatewayView(e.Id, online, e.LastSeen?.UtcDateTime, e.BufferReads, e.BufferBytes, e.ConfigVersion, e.LastSequence, e.Batches, e.Reads, e.Events);
+                var skewMs = skew?.SkewUs(e.Id, nowUs) / 1000;
+                var correctionMs = (skew?.CorrectionUs(e.Id, nowUs) ?? 0) / 1000;
+                return new GatewayView(e.Id, online, e.LastSeen?.UtcDateTime, e.BufferReads, e.BufferBytes, e.ConfigVersion, e.LastSequence, e.Batches, e.Reads, e.Events, skewMs, correctionMs);
             }
         }).ToList();
     }

@@ -13,6 +13,28 @@ namespace EdgeStream.Contracts.Wire;
 /// <param name="Presence">The presence event, when <see cref="Class"/> is <see cref="DataClass.Presence"/>.</param>
 public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Index, int BatchCount, DataClass Class, TagRead Read, PresenceEvent Presence)
 {
+    /// <summary>When ingest received the record (µs since the epoch, the cloud's clock); 0 in version 1 records.</summary>
+    public long IngestTimeUs { get; init; }
+
+    /// <summary>
+    /// How far ingest judged the source's clock ahead (positive) or behind (negative) when it received the
+    /// record: the corrected event time is <see cref="EventTimeUs"/> minus this. 0 when no correction was made.
+    /// </summary>
+    public long ClockOffsetUs { get; init; }
+
+    /// <summary>
+    /// The event time to place the record by: <see cref="EventTimeUs"/> corrected by <see cref="ClockOffsetUs"/>,
+    /// and never later than the moment ingest received it (nothing is received before it happens).
+    /// </summary>
+    public long CorrectedTimeUs
+    {
+        get
+        {
+            var t = EventTimeUs - ClockOffsetUs;
+            return IngestTimeUs > 0 && t > IngestTimeUs ? IngestTimeUs : t;
+        }
+    }
+
     /// <summary>The tag.</summary>
     public Epc Epc => Class == DataClass.Reads ? Read.Epc : Presence.Epc;
 
@@ -22,24 +44,25 @@ public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Ind
 
 /// <summary>
 /// The value of one event-log record (the key is the EPC's bytes, the log timestamp the event time).
-/// Version 1, documented in <c>docs/ingest.md</c>:
+/// Version 2, documented in <c>docs/ingest.md</c> (version 1 is version 2 without the last line, and is still read):
 /// <code>
-/// version:u8=1  class:u8 (1 read, 2 presence)  gatewayId:str  sequence:varint  index:varint  batchCount:varint  eventTimeUs:zigzag  epc:(bits:varint, bytes)
+/// version:u8=2  class:u8 (1 read, 2 presence)  gatewayId:str  sequence:varint  index:varint  batchCount:varint  eventTimeUs:zigzag  epc:(bits:varint, bytes)
 /// read:     readerId:str  antenna:varint  rssi:zigzag  source:u8  seenCount:varint  operator:(u8 0|1, str)
 /// presence: kind:u8  zone:str  fromZone:(u8 0|1, str)  readCount:varint  peakRssi:zigzag  meanRssi:zigzag
+/// v2:       ingestTimeUs:zigzag  clockOffsetUs:zigzag
 /// </code>
 /// str = varint byte length + UTF-8. Pure and allocation-free on encode.
 /// </summary>
 public static class LogRecordCodec
 {
-    /// <summary>The version this build writes and reads.</summary>
-    public const byte Version = 1;
+    /// <summary>The version this build writes (it reads this one and version 1).</summary>
+    public const byte Version = 2;
 
     /// <summary>An upper bound of one encoded record, for sizing buffers.</summary>
-    public const int MaxEncodedBytes = 2 + (3 + Topics.MaxGatewayIdLength) + 10 + 5 + 5 + 10 + (2 + (Epc.MaxBits / 8)) + (3 * (2 + WireLimits.MaxStringBytes)) + 2 + 5 + 5 + 3 + 10;
+    public const int MaxEncodedBytes = 2 + (3 + Topics.MaxGatewayIdLength) + 10 + 5 + 5 + 10 + (2 + (Epc.MaxBits / 8)) + (3 * (2 + WireLimits.MaxStringBytes)) + 2 + 5 + 5 + 3 + 10 + 20;
 
     /// <summary>Encodes a read; returns the bytes written.</summary>
-    public static int EncodeRead(string gatewayId, ulong sequence, int index, int batchCount, in TagRead read, Span<byte> destination)
+    public static int EncodeRead(string gatewayId, ulong sequence, int index, int batchCount, in TagRead read, Span<byte> destination, long ingestTimeUs = 0, long clockOffsetUs = 0)
     {
         var w = new SpanWriter(destination);
         Header(ref w, DataClass.Reads, gatewayId, sequence, index, batchCount, read.EventTimeUs, read.Epc);
@@ -49,11 +72,13 @@ public static class LogRecordCodec
         w.Byte((byte)read.Source);
         w.VarUInt(read.SeenCount);
         w.OptionalString(read.OperatorId);
+        w.VarInt(ingestTimeUs);
+        w.VarInt(clockOffsetUs);
         return w.Position;
     }
 
     /// <summary>Encodes a presence event; returns the bytes written.</summary>
-    public static int EncodePresence(string gatewayId, ulong sequence, int index, int batchCount, in PresenceEvent presence, Span<byte> destination)
+    public static int EncodePresence(string gatewayId, ulong sequence, int index, int batchCount, in PresenceEvent presence, Span<byte> destination, long ingestTimeUs = 0, long clockOffsetUs = 0)
     {
         var w = new SpanWriter(destination);
         Header(ref w, DataClass.Presence, gatewayId, sequence, index, batchCount, presence.EventTimeUs, presence.Epc);
@@ -63,6 +88,8 @@ public static class LogRecordCodec
         w.VarUInt((ulong)presence.ReadCount);
         w.VarInt(presence.PeakRssiCentiDbm);
         w.VarInt(presence.MeanRssiCentiDbm);
+        w.VarInt(ingestTimeUs);
+        w.VarInt(clockOffsetUs);
         return w.Position;
     }
 
@@ -72,9 +99,9 @@ public static class LogRecordCodec
     {
         var r = new SpanReader(value);
         var version = r.Byte();
-        if (version != Version)
+        if (version is not (1 or Version))
         {
-            throw new WireFormatException(WireError.UnsupportedVersion, $"Log record version {version} is not supported (this build reads {Version}).");
+            throw new WireFormatException(WireError.UnsupportedVersion, $"Log record version {version} is not supported (this build reads 1 and {Version}).");
         }
 
         var dataClass = (DataClass)r.Byte();
@@ -144,6 +171,11 @@ public static class LogRecordCodec
         else
         {
             throw new WireFormatException(WireError.Malformed, $"Log record class {(byte)dataClass} is unknown.");
+        }
+
+        if (version >= 2)
+        {
+            entry = entry with { IngestTimeUs = r.VarInt(), ClockOffsetUs = r.VarInt() };
         }
 
         if (!r.AtEnd)

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+
+namespace EdgeStream.Ingest;
+
+/// <summary>
+/// Measures how far each gateway's event times are from the cloud's clock, and says what correction
+/// ingest writes into the log with each record (<c>LogEntry.ClockOffsetUs</c>), so that the tracking job
+/// places a skewed gateway's events at the right time and a replay places them the same way.
+/// </summary>
+/// <remarks>
+/// <para>Two offsets, from two kinds of sample, each kept for <see cref="Window"/>:</para>
+/// <list type="bullet">
+/// <item><b>Gateway clock</b> g: the gateway's clock when it sent a status or sealed a batch, minus when the
+/// cloud received it. Delay in the outbox or on the link only makes a sample more negative.</item>
+/// <item><b>Reader clock against the gateway</b> r: a batch's newest event time minus the gateway's clock
+/// when it sealed the batch. Windowing delay only makes a sample more negative; an outage does not
+/// change it, because a batch is sealed before it waits.</item>
+/// </list>
+/// <para>g is the largest sample in the window (the one least delayed: a gateway announces itself with a
+/// status as it connects, so a backlog replayed after an outage, all sealed long ago, is not mistaken
+/// for a slow clock). r is the third-largest, so that one or two garbage reader timestamps cannot move it.
+/// The skew is g + r: event time minus ingest time for an event that was neither delayed nor buffered.</para>
+/// <para>Policy: a skew within <see cref="Threshold"/> is left alone (per-gateway watermarks and the
+/// allowed lateness absorb it). Beyond it, once three batches in the window show it, the correction is
+/// the skew: the corrected time is the event time minus the skew. Whatever the correction, the tracking
+/// job never places an event later than ingest received it (<c>LogEntry.CorrectedTimeUs</c>), so a clock
+/// days ahead cannot put an asset in the future before it is measured.</para>
+/// </remarks>
+public sealed class ClockSkew
+{
+    private const int Rank = 3;
+    private const int MaxSamples = 256;
+    private readonly ConcurrentDictionary<string, Gateway> _gateways = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the estimator.</summary>
+    public ClockSkew(TimeSpan? threshold = null, TimeSpan? window = null)
+    {
+        Threshold = threshold ?? TimeSpan.FromSeconds(5);
+        Window = window ?? TimeSpan.FromMinutes(10);
+        if (Threshold < TimeSpan.Zero || Window <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("Ingest:ClockSkewThreshold must be 0 or more and Ingest:ClockSkewWindow above 0.");
+        }
+    }
+
+    /// <summary>A skew within this is not corrected.</summary>
+    public TimeSpan Threshold { get; }
+
+    /// <summary>How long a sample counts.</summary>
+    public TimeSpan Window { get; }
+
+    /// <summary>Gateways measured.</summary>
+    public IReadOnlyCollection<string> Gateways => [.. _gateways.Keys];
+
+    /// <summary>A status message: the gateway's clock <paramref name="gatewayClockUs"/> when it sent it, received at <paramref name="receivedUs"/>.</summary>
+    public void ObserveStatus(string gatewayId, long gatewayClockUs, long receivedUs)
+    {
+        if (gatewayClockUs > 0)
+        {
+            For(gatewayId).Add(gatewayClockUs - receivedUs, null, receivedUs);
+        }
+    }
+
+    /// <summary>A batch sealed at gateway time <paramref name="createdUs"/> whose newest event is at <paramref name="newestEventUs"/>, received at <paramref name="receivedUs"/>.</summary>
+    public void ObserveBatch(string gatewayId, long createdUs, long newestEventUs, long receivedUs)
+    {
+        if (createdUs > 0)
+        {
+            For(gatewayId).Add(createdUs - receivedUs, newestEventUs - createdUs, receivedUs);
+        }
+    }
+
+    /// <summary>The measured skew of a gateway's event times (positive: ahead), or null before any sample.</summary>
+    public long? SkewUs(string gatewayId, long nowUs) =>
+        _gateways.TryGetValue(gatewayId, out var g) ? g.Estimate(nowUs, (long)Window.TotalMicroseconds).Skew : null;
+
+    /// <summary>What to subtract from the gateway's event times now (0 when the skew is within the threshold or not yet established).</summary>
+    public long CorrectionUs(string gatewayId, long nowUs)
+    {
+        if (!_gateways.TryGetValue(gatewayId, out var g))
+        {
+            return 0;
+        }
+
+        var (skew, gatewaySamples, readerSamples) = g.Estimate(nowUs, (long)Window.TotalMicroseconds);
+        if (skew is not { } s || Math.Abs(s) <= (long)Threshold.TotalMicroseconds)
+        {
+            return 0;
+        }
+
+        return gatewaySamples > 0 && readerSamples >= Rank ? s : 0;
+    }
+
+    private Gateway For(string gatewayId)
+    {
+        if (_gateways.Count >= IngestMetrics.MaxTrackedGateways && !_gateways.ContainsKey(gatewayId))
+        {
+            _gateways.Clear();
+        }
+
+        return _gateways.GetOrAdd(gatewayId, _ => new Gateway());
+    }
+
+    private sealed class Gateway
+    {
+        private readonly (long At, long Offset)[] _clock = new (long, long)[MaxSamples];
+        private readonly (long At, long Offset)[] _reader = new (long, long)[MaxSamples];
+        private int _clockCount;
+        private int _readerCount;
+        private int _clockNext;
+        private int _readerNext;
+
+        public void Add(long clockOffset, long? readerOffset, long at)
+        {
+            lock (this)
+            {
+                _clock[_clockNext] = (at, clockOffset);
+                _clockNext = (_clockNext + 1) % MaxSamples;
+                _clockCount = Math.Min(_clockCount + 1, MaxSamples);
+                if (readerOffset is { } r)
+                {
+                    _reader[_readerNext] = (at, r);
+                    _readerNext = (_readerNext + 1) % MaxSamples;
+                    _readerCount = Math.Min(_readerCount + 1, MaxSamples);
+                }
+            }
+        }
+
+        public (long? Skew, int GatewaySamples, int ReaderSamples) Estimate(long nowUs, long windowUs)
+        {
+            lock (this)
+            {
+                var (g, gn) = RankedMax(_clock, _clockCount, nowUs - windowUs, 1);
+                var (r, rn) = RankedMax(_reader, _readerCount, nowUs - windowUs, Rank);
+                return gn == 0 ? (null, 0, 0) : (g + r, gn, rn);
+            }
+        }
+
+        private static (long Value, int Count) RankedMax((long At, long Offset)[] samples, int count, long since, int rank)
+        {
+            // The rank-th largest offset among samples taken since `since` (the smallest when fewer).
+            Span<long> top = stackalloc long[rank];
+            var n = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (samples[i].At < since)
+                {
+                    continue;
+                }
+
+                var v = samples[i].Offset;
+                var k = Math.Min(n, rank - 1);
+                if (n < rank || v > top[rank - 1])
+                {
+                    // Insert v into the descending top list.
+                    while (k > 0 && top[k - 1] < v)
+                    {
+                        top[k] = top[k - 1];
+                        k--;
+                    }
+
+                    top[k] = v;
+                }
+
+                n++;
+            }
+
+            return n == 0 ? (0, 0) : (top[Math.Min(n, rank) - 1], n);
+        }
+    }
+}
