@@ -204,7 +204,7 @@ public static class CloudHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
-        builder.Services.AddSingleton(_ => new PrometheusExporter(GatewayTraffic.MeterName, IngestMetrics.MeterName, "EdgeStream.Engine", EdgeStream.Tracking.TrackingSink.MeterName));
+        builder.Services.AddSingleton(_ => new PrometheusExporter(GatewayTraffic.MeterName, IngestMetrics.MeterName, "EdgeStream.Engine", EdgeStream.Tracking.TrackingSink.MeterName, EdgeStream.Cloud.Tracking.TrackingHost.MeterName));
         builder.Services.AddSingleton(credentials);
         builder.Services.AddSingleton(sp => new GatewayDirectory(sp.GetRequiredService<TimeProvider>(), options.GatewayTimeout));
         builder.Services.AddSingleton<GatewayTraffic>();

@@ -253,6 +253,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
         private long _lastId;
         private long _nextCheckpointAtUs;
         private long _pendingCommit = -1;
+        private long _checkpointedOffset;
         private TaskCompletionSource<long>? _requested;
         private (TaskSnapshot<TEvent, TKey, TState> Snapshot, long Id, TaskCompletionSource<long>? Requested)? _copyPending;
         private long _completed;
@@ -269,6 +270,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
             Task = task;
             _reader = reader;
             _lastId = lastId;
+            _checkpointedOffset = task.NextOffset;
             Published = Snapshot();
         }
 
@@ -468,6 +470,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                     Interlocked.Increment(ref _completed);
                     Interlocked.Exchange(ref _lastCompletedId, id);
                     Interlocked.Exchange(ref _pendingCommit, nextOffset);
+                    Interlocked.Exchange(ref _checkpointedOffset, nextOffset);
                     requested?.TrySetResult(id);
                 }
                 catch (Exception ex)
@@ -491,6 +494,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                 Watermark = wm,
                 WatermarkLagMs = wm == long.MinValue || wm == long.MaxValue ? 0 : Math.Max(0, (now - wm) / 1000),
                 NextOffset = Task.NextOffset,
+                CheckpointedOffset = Interlocked.Read(ref _checkpointedOffset),
                 EndOffset = end,
                 OffsetLag = end < 0 ? 0 : Math.Max(0, end - Task.NextOffset),
                 Keys = Task.KeyCount,
@@ -549,6 +553,9 @@ public sealed record PartitionStatus
     public long WatermarkLagMs { get; init; }
 
     public long NextOffset { get; init; }
+
+    /// <summary>The offset the last completed checkpoint resumes from (what a restart would read again from).</summary>
+    public long CheckpointedOffset { get; init; }
 
     public long EndOffset { get; init; }
 

@@ -53,6 +53,13 @@ public sealed class NameTable
         }
     }
 
+    /// <summary>Every name interned so far, in the order they were met.</summary>
+    public IReadOnlyList<string> Names()
+    {
+        var names = Volatile.Read(ref _names);
+        return names.AsSpan(0, Math.Min(Count, names.Length)).ToArray();
+    }
+
     /// <summary>The name of <paramref name="id"/>, or null for <see cref="None"/>.</summary>
     public string? NameOf(int id)
     {

@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using EdgeStream.Contracts;
 using EdgeStream.Engine;
+using EdgeStream.Engine.State;
 using EdgeStream.Engine.Checkpoints;
 using EdgeStream.Engine.EventLog;
 using EdgeStream.EventLog;
@@ -19,11 +21,16 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
     /// <summary>The stream workers' consumer group.</summary>
     public const string GroupId = "edgestream-tracking";
 
+    /// <summary>The meter of the job-level gauges (per gateway and over the worker's partitions).</summary>
+    public const string MeterName = "EdgeStream.Tracking.Job";
+
     private readonly ILogger _log = loggers.CreateLogger<TrackingHost>();
     private EventLogSource? _source;
     private StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>? _runner;
     private TrackingSink? _sink;
     private Timer? _retention;
+    private Meter? _meter;
+    private NameTable? _gatewayNames;
 
     /// <summary>The runner, once started.</summary>
     public StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>? Runner => _runner;
@@ -39,12 +46,14 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
     {
         var zones = new NameTable();
         var gateways = new NameTable();
+        _gatewayNames = gateways;
         var job = new TrackingJob(zones, gateways);
         _sink = new TrackingSink(store, zones, gateways, new TrackingSinkOptions { FlushInterval = options.Tracking.FlushInterval }, loggers.CreateLogger<TrackingSink>());
         var checkpoints = new FileCheckpointStore(Path.Combine(options.DataDir, "checkpoints", "tracking"), options.Engine.RetainedCheckpoints, loggers.CreateLogger<FileCheckpointStore>());
         _source = new EventLogSource(log, new EventLogSourceOptions { GroupId = GroupId }, loggers);
         _runner = new StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>(job, options.Engine, _source, _sink, _sink, checkpoints, TimeProvider.System, loggers, "tracking");
         _source.Start(_runner);
+        CreateInstruments();
         _retention = new Timer(_ => _ = PurgeAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
         LogStarted(_log, store.Provider, log.Name, log.PartitionCount);
         return Task.CompletedTask;
@@ -53,9 +62,64 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
 
+    /// <summary>
+    /// How far each gateway's events lag the wall clock at this worker: now minus the newest (corrected)
+    /// event time the job has read from it, less the out-of-orderness bound, in seconds. A gateway whose
+    /// lag grows is offline, or its uplink is buffering; it does not hold the others back.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> GatewayWatermarkLagSeconds()
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (_runner is not { } runner || _gatewayNames is not { } names)
+        {
+            return result;
+        }
+
+        var newest = new Dictionary<ulong, long>();
+        foreach (var p in runner.Status())
+        {
+            foreach (var s in p.Sources)
+            {
+                if (!newest.TryGetValue(s.Id, out var t) || s.NewestEventTime > t)
+                {
+                    newest[s.Id] = s.NewestEventTime;
+                }
+            }
+        }
+
+        var now = EventTimes.NowUs();
+        var bound = options.Engine.OutOfOrdernessUs;
+        foreach (var name in names.Names())
+        {
+            if (newest.TryGetValue(StableHash.Hash(name), out var t) && t != long.MinValue)
+            {
+                result[name] = Math.Max(0, now - (t - bound)) / 1_000_000.0;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Log records this worker's partitions hold past their last checkpoint (log end minus checkpointed offset).</summary>
+    public long JobLagRecords() =>
+        _runner?.Status().Sum(s => s.EndOffset < 0 ? 0 : Math.Max(0, s.EndOffset - s.CheckpointedOffset)) ?? 0;
+
+    private void CreateInstruments()
+    {
+        _meter = new Meter(MeterName);
+        _meter.CreateObservableGauge(
+            "edgestream.tracking.gateway.watermark.lag",
+            () => GatewayWatermarkLagSeconds().Select(kv => new Measurement<double>(kv.Value, [new KeyValuePair<string, object?>("gateway", kv.Key)])).ToList(),
+            "s",
+            "Wall clock minus each gateway's newest event time read by the job, less the out-of-orderness bound");
+        _meter.CreateObservableGauge("edgestream.tracking.job.lag", JobLagRecords, "{record}", "Log records past the last checkpoint on this worker's partitions (log end minus committed offset)");
+        _meter.CreateObservableCounter("edgestream.tracking.events", () => _runner?.Status().Sum(s => s.Processed) ?? 0, "{event}", "Events the tracking job processed on this worker");
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        _meter?.Dispose();
         if (_retention is { } r)
         {
             await r.DisposeAsync();

@@ -79,6 +79,12 @@ public sealed class Skewed_gateway_clocks_are_measured_and_corrected
             var metrics = await cloud.Http.GetStringAsync("/metrics");
             Assert.Contains("edgestream_cloud_clock_skew_seconds{gateway=\"gw-behind\"} -3", metrics, StringComparison.Ordinal);
             Assert.Contains("edgestream_cloud_clock_correction_seconds{gateway=\"gw-ahead\"} 17", metrics, StringComparison.Ordinal);
+
+            // Corrected, the gateway an hour behind does not lag by an hour at the job.
+            var lag = metrics.Split('\n').Single(l => l.StartsWith("edgestream_tracking_gateway_watermark_lag{gateway=\"gw-behind\"}", StringComparison.Ordinal));
+            Assert.InRange(double.Parse(lag.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), 0, 120);
+            Assert.Contains("edgestream_tracking_job_lag ", metrics, StringComparison.Ordinal);
+            Assert.Contains("edgestream_tracking_events ", metrics, StringComparison.Ordinal);
         }
         finally
         {
