@@ -266,6 +266,7 @@ public static class CloudHost
             app.UseMqttServer(server => AttachBroker(server, app.Services));
         }
 
+        app.UseProblemDetailsForFailures();
         app.MapCloudApi();
         app.MapReadiness();
         if (api)

@@ -21,8 +21,9 @@ namespace EdgeStream.Ingest;
 /// for a slow clock). r is the third-largest, so that one or two garbage reader timestamps cannot move it.
 /// The skew is g + r: event time minus ingest time for an event that was neither delayed nor buffered.</para>
 /// <para>Policy: a skew within <see cref="Threshold"/> is left alone (per-gateway watermarks and the
-/// allowed lateness absorb it). Beyond it, once three batches in the window show it, the correction is
-/// the skew: the corrected time is the event time minus the skew. Whatever the correction, the tracking
+/// allowed lateness absorb it). Beyond it, once three batches and a status message in the window show
+/// it, the correction is the skew (without a status, a backlog sealed long ago is indistinguishable from
+/// a slow clock, so nothing is corrected): the corrected time is the event time minus the skew. Whatever the correction, the tracking
 /// job never places an event later than ingest received it (<c>LogEntry.CorrectedTimeUs</c>), so a clock
 /// days ahead cannot put an asset in the future before it is measured.</para>
 /// </remarks>
@@ -57,7 +58,7 @@ public sealed class ClockSkew
     {
         if (gatewayClockUs > 0)
         {
-            For(gatewayId).Add(gatewayClockUs - receivedUs, null, receivedUs);
+            For(gatewayId).Add(gatewayClockUs - receivedUs, null, receivedUs, status: true);
         }
     }
 
@@ -66,7 +67,7 @@ public sealed class ClockSkew
     {
         if (createdUs > 0)
         {
-            For(gatewayId).Add(createdUs - receivedUs, newestEventUs - createdUs, receivedUs);
+            For(gatewayId).Add(createdUs - receivedUs, newestEventUs - createdUs, receivedUs, status: false);
         }
     }
 
@@ -82,13 +83,15 @@ public sealed class ClockSkew
             return 0;
         }
 
-        var (skew, gatewaySamples, readerSamples) = g.Estimate(nowUs, (long)Window.TotalMicroseconds);
+        var (skew, _, readerSamples) = g.Estimate(nowUs, (long)Window.TotalMicroseconds);
         if (skew is not { } s || Math.Abs(s) <= (long)Threshold.TotalMicroseconds)
         {
             return 0;
         }
 
-        return gatewaySamples > 0 && readerSamples >= Rank ? s : 0;
+        // A batch's seal time cannot tell a slow clock from a batch that waited in the outbox: only a
+        // status, sent as the gateway connects, reads its clock fresh. No status in the window, no correction.
+        return g.HasStatusSince(nowUs - (long)Window.TotalMicroseconds) && readerSamples >= Rank ? s : 0;
     }
 
     private Gateway For(string gatewayId)
@@ -109,11 +112,25 @@ public sealed class ClockSkew
         private int _readerCount;
         private int _clockNext;
         private int _readerNext;
+        private long _lastStatusAt = long.MinValue;
 
-        public void Add(long clockOffset, long? readerOffset, long at)
+        public bool HasStatusSince(long since)
         {
             lock (this)
             {
+                return _lastStatusAt >= since;
+            }
+        }
+
+        public void Add(long clockOffset, long? readerOffset, long at, bool status)
+        {
+            lock (this)
+            {
+                if (status)
+                {
+                    _lastStatusAt = Math.Max(_lastStatusAt, at);
+                }
+
                 _clock[_clockNext] = (at, clockOffset);
                 _clockNext = (_clockNext + 1) % MaxSamples;
                 _clockCount = Math.Min(_clockCount + 1, MaxSamples);

@@ -36,6 +36,22 @@ public static class CloudApi
             var host = services.GetService<EdgeStream.Cloud.Tracking.TrackingHost>();
             var store = services.GetService<EdgeStream.Tracking.Storage.ITrackingStore>();
             var log = services.GetService<EdgeStream.EventLog.IEventLog>();
+
+            // The status page reports a database that is down rather than failing with it.
+            int? schema = null;
+            string? databaseError = host?.Sink?.LastError;
+            if (store is not null)
+            {
+                try
+                {
+                    schema = await store.SchemaVersionAsync(ct);
+                }
+                catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
+                {
+                    databaseError ??= ex.Message;
+                }
+            }
+
             return Results.Json(new
             {
                 role = options.Role.ToString().ToLowerInvariant(),
@@ -43,10 +59,10 @@ public static class CloudApi
                 partitions = log?.PartitionCount,
                 logRecords = log is null ? (long?)null : await RecordsAsync(log, ct),
                 database = store?.Provider,
-                schemaVersion = store is null ? (int?)null : await store.SchemaVersionAsync(ct),
+                schemaVersion = schema,
                 tracking = host?.Runner?.Status().Select(s => new { s.Partition, watermark = TrackingApi.Time(s.Watermark is long.MinValue or long.MaxValue ? null : s.Watermark), s.OffsetLag, s.Keys, s.BufferedEvents, s.Events, s.Late, s.LateAccepted, s.Malformed, s.Duplicates, s.Outputs, s.CheckpointsCompleted, s.Faulted }),
                 pendingWrites = host?.Sink?.Pending,
-                databaseError = host?.Sink?.LastError,
+                databaseError,
                 bufferedEvents = host?.Runner?.Status().Sum(s => s.BufferedEvents),
                 notReady = host is null ? null : await host.NotReadyReasonAsync(ct),
             }, Json);

@@ -1,3 +1,4 @@
+using EdgeStream.Tests.Support;
 using EdgeStream.Tracking.Storage;
 
 namespace EdgeStream.Tracking.Tests.Storage;

@@ -33,6 +33,7 @@ public sealed class ClockSkewTests
     {
         var skew = new ClockSkew();
         const long behind = -90 * Second;
+        skew.ObserveStatus("gw", T0, T0);
         for (var i = 0; i < 10; i++)
         {
             var received = T0 + (i * Second);
@@ -42,6 +43,27 @@ public sealed class ClockSkewTests
         var measured = skew.SkewUs("gw", T0 + (10 * Second))!.Value;
         Assert.InRange(measured, behind - Second, behind);
         Assert.Equal(measured, skew.CorrectionUs("gw", T0 + (10 * Second)));
+    }
+
+    [Fact]
+    public void Without_a_status_a_backlog_sealed_long_ago_is_measured_but_never_corrected()
+    {
+        // Behind an external broker the cloud may see no status: batches sealed an hour ago, arriving now,
+        // look exactly like a clock an hour behind. Shown, not acted on.
+        var skew = new ClockSkew();
+        for (var i = 0; i < 10; i++)
+        {
+            var received = T0 + (i * 1000);
+            var sealedAt = received - (3600 * Second);
+            skew.ObserveBatch("gw", sealedAt, sealedAt - 100_000, received);
+        }
+
+        Assert.InRange(skew.SkewUs("gw", T0 + Second)!.Value, -3601 * Second, -3599 * Second);
+        Assert.Equal(0, skew.CorrectionUs("gw", T0 + Second));
+
+        // Its status, as it would send on connecting, shows the clock right: still no correction.
+        skew.ObserveStatus("gw", T0 + Second, T0 + Second);
+        Assert.Equal(0, skew.CorrectionUs("gw", T0 + (2 * Second)));
     }
 
     [Fact]
@@ -96,6 +118,7 @@ public sealed class ClockSkewTests
     public void Samples_older_than_the_window_stop_counting_so_a_fixed_clock_stops_being_corrected()
     {
         var skew = new ClockSkew(window: TimeSpan.FromMinutes(1));
+        skew.ObserveStatus("gw", T0 + (600 * Second), T0);
         for (var i = 0; i < 5; i++)
         {
             var received = T0 + (i * Second);
@@ -106,6 +129,7 @@ public sealed class ClockSkewTests
 
         // NTP fixed the clock; after the window only right samples remain.
         var later = T0 + (120 * Second);
+        skew.ObserveStatus("gw", later, later);
         for (var i = 0; i < 5; i++)
         {
             skew.ObserveBatch("gw", later + (i * Second), later + (i * Second) - 100_000, later + (i * Second));

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 
-namespace EdgeStream.Tracking.Tests.Storage;
+namespace EdgeStream.Tests.Support;
 
 /// <summary>
 /// A private PostgreSQL cluster for one test collection: <c>initdb</c> into a temp folder, <c>pg_ctl start</c>
