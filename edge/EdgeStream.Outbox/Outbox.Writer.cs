@@ -200,6 +200,7 @@ public sealed partial class Outbox
             {
                 // The writer must outlive any storage failure: log it, report it on /healthz, go on.
                 _lastError = ex.Message;
+                _lastErrorIsIndex = false;
                 _logger.LogError(ex, "Outbox writer: unexpected failure; continuing.");
                 foreach (var f in flushes)
                 {
@@ -450,6 +451,7 @@ public sealed partial class Outbox
     private void Reject(DataClass c, long n, string reason, Exception ex)
     {
         _lastError = ex.Message;
+        _lastErrorIsIndex = false;
         _failureSinceFlush ??= ex;
         if (reason == "write_error")
         {
@@ -508,17 +510,20 @@ public sealed partial class Outbox
         catch (Exception ex)
         {
             // The segment logs already hold the data: the index is reopened and rewritten from
-            // memory, and recovery re-indexes from the last position the index recorded.
+            // memory, and recovery re-indexes from the last position the index recorded. The data
+            // write that got here succeeded, so the disk takes writes again: try at once.
             _indexBroken = true;
             _lastError = ex.Message;
+            _lastErrorIsIndex = true;
             _logger.LogWarning("Outbox index update failed ({Error}); it will be reopened and rewritten.", ex.Message);
+            ReopenIndex(force: true);
         }
     }
 
-    private void ReopenIndex()
+    private void ReopenIndex(bool force = false)
     {
         var now = _time.GetTimestamp();
-        if (_lastIndexReopen != 0 && _time.GetElapsedTime(_lastIndexReopen, now) < IndexReopenInterval)
+        if (!force && _lastIndexReopen != 0 && _time.GetElapsedTime(_lastIndexReopen, now) < IndexReopenInterval)
         {
             return;
         }
@@ -546,12 +551,19 @@ public sealed partial class Outbox
             _unindexed.Clear();
             _unindexedRemovals.Clear();
             _indexBroken = false;
+            if (_lastErrorIsIndex)
+            {
+                _lastError = null;
+                _lastErrorIsIndex = false;
+            }
+
             _logger.LogInformation("Outbox index reopened and rewritten ({Batches} batches waiting).", live.Count);
         }
         catch (Exception ex)
         {
             _indexBroken = true;
             _lastError = ex.Message;
+            _lastErrorIsIndex = true;
             _logger.LogWarning("Outbox index could not be reopened yet ({Error}); retrying in {Interval}.", ex.Message, IndexReopenInterval);
         }
     }

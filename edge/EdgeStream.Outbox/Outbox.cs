@@ -44,6 +44,7 @@ public sealed partial class Outbox : IOutboxWriter, IAsyncDisposable
     private long _droppedReads;
     private long _droppedEvents;
     private volatile string? _lastError;
+    private volatile bool _lastErrorIsIndex;
     private int _disposed;
     private int _wakePending;
 

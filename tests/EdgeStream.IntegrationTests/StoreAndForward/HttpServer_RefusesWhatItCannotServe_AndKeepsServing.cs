@@ -78,7 +78,7 @@ public sealed class HttpServer_RefusesWhatItCannotServe_AndKeepsServing
         using var idle1 = await ConnectAsync(server);
         using var idle2 = await ConnectAsync(server);
         await Wait.Until(() => server.OpenConnections == 2, "both idle connections accepted");
-        (status, body, closed) = await RawAsync(server, "GET /ping HTTP/1.1\r\n\r\n");
+        (status, body, closed) = await RawAsync(server, "GET /ping HTTP/1.1\r\n\r\n", whenFull: true);
         Assert.Equal(503, status);
         Assert.Contains("more than 2 connections", body, StringComparison.Ordinal);
         Assert.True(closed);
@@ -118,9 +118,18 @@ public sealed class HttpServer_RefusesWhatItCannotServe_AndKeepsServing
         return socket;
     }
 
-    /// <summary>Sends <paramref name="request"/> as is, reads until the server closes or 30 s pass; returns the first status, all text and whether it closed.</summary>
-    private static async Task<(int Status, string Text, bool Closed)> RawAsync(EdgeHttpServer server, string request)
+    /// <summary>
+    /// Sends <paramref name="request"/> as is, reads until the server closes or 30 s pass; returns the first status, all text and whether it closed.
+    /// Unless <paramref name="whenFull"/>, it first waits for the server to have released the previous raw connection
+    /// (the client sees the close before the server has counted it), so that a free slot is a condition, not a race.
+    /// </summary>
+    private static async Task<(int Status, string Text, bool Closed)> RawAsync(EdgeHttpServer server, string request, bool whenFull = false)
     {
+        if (!whenFull)
+        {
+            await Wait.Until(() => server.OpenConnections < 2, "a free connection slot");
+        }
+
         using var socket = await ConnectAsync(server);
         await socket.SendAsync(Encoding.ASCII.GetBytes(request));
         var received = new MemoryStream();
