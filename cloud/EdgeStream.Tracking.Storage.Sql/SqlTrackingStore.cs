@@ -131,26 +131,38 @@ public partial class SqlTrackingStore : ITrackingStore
 
         var seen = new List<string>();
         await using var tx = await c.BeginTransactionAsync(cancellationToken);
+
+        // Every statement of the batch is prepared once and run with new values for each record.
+        await using var q = new CommandCache(c, tx);
+        var lastSeen = new Dictionary<string, (long TimeUs, string GatewayId)>(StringComparer.Ordinal);
+        void Saw(string epc, long t, string gateway)
+        {
+            if (!lastSeen.TryGetValue(epc, out var prior) || prior.TimeUs < t)
+            {
+                lastSeen[epc] = (t, gateway);
+            }
+        }
+
         foreach (var p in batch.Placements)
         {
-            await EnsureTagAsync(c, tx, p.Epc, p.TimeUs, seen, cancellationToken);
+            await EnsureTagAsync(q, p.Epc, seen, cancellationToken);
             long? zone = p.Zone is null ? null : zoneOf[(p.GatewayId, p.Zone)];
             long? left = p.LeftZone is null ? null : zoneOf[(p.GatewayId, p.LeftZone)];
-            await SpliceAsync(c, tx, p, zone, left, cancellationToken);
-            await SeenAsync(c, tx, p.Epc, p.TimeUs, p.GatewayId, cancellationToken);
+            await SpliceAsync(q, p, zone, left, cancellationToken);
+            Saw(p.Epc, p.TimeUs, p.GatewayId);
         }
 
         foreach (var s in batch.Sightings)
         {
-            await EnsureTagAsync(c, tx, s.Epc, s.TimeUs, seen, cancellationToken);
-            await SeenAsync(c, tx, s.Epc, s.TimeUs, s.GatewayId, cancellationToken);
+            await EnsureTagAsync(q, s.Epc, seen, cancellationToken);
+            Saw(s.Epc, s.TimeUs, s.GatewayId);
         }
+
+        await SeenAsync(q, lastSeen, cancellationToken);
 
         foreach (var l in batch.Late)
         {
-            await ExecAsync(
-                c,
-                tx,
+            await q.ExecAsync(
                 "INSERT INTO late_events (partition_no, log_offset, epc, gateway_id, kind, zone, event_us, watermark_us, detail, event_id) VALUES (@p, @o, @e, @g, @k, @z, @t, @w, @d, @i) ON CONFLICT (partition_no, log_offset) DO NOTHING",
                 cancellationToken,
                 ("@p", l.Partition),
@@ -249,47 +261,63 @@ public partial class SqlTrackingStore : ITrackingStore
         return id;
     }
 
-    private async Task EnsureTagAsync(DbConnection c, DbTransaction tx, string epc, long timeUs, List<string> seen, CancellationToken ct)
+    private async Task EnsureTagAsync(CommandCache q, string epc, List<string> seen, CancellationToken ct)
     {
         if (_knownTags.ContainsKey(epc))
         {
             return;
         }
 
-        var held = await ScalarAsync(c, tx, "SELECT asset_id FROM asset_tags WHERE epc = @e AND to_us IS NULL", ct, ("@e", epc));
+        var held = await q.ScalarAsync("SELECT asset_id FROM asset_tags WHERE epc = @e AND to_us IS NULL", ct, ("@e", epc));
         if (held is null)
         {
             // Nobody registered this EPC: an unregistered asset, shown and filterable, never dropped.
-            await ExecAsync(c, tx, "INSERT INTO assets (id, registered, created_us, updated_us) VALUES (@e, 0, @t, @t) ON CONFLICT (id) DO NOTHING", ct, ("@e", epc), ("@t", EventTimes.NowUs()));
-            await ExecAsync(c, tx, "INSERT INTO asset_tags (epc, asset_id, from_us) VALUES (@e, @e, @f) ON CONFLICT (epc, from_us) DO NOTHING", ct, ("@e", epc), ("@f", long.MinValue));
+            await q.ExecAsync("INSERT INTO assets (id, registered, created_us, updated_us) VALUES (@e, 0, @t, @t) ON CONFLICT (id) DO NOTHING", ct, ("@e", epc), ("@t", EventTimes.NowUs()));
+            await q.ExecAsync("INSERT INTO asset_tags (epc, asset_id, from_us) VALUES (@e, @e, @f) ON CONFLICT (epc, from_us) DO NOTHING", ct, ("@e", epc), ("@f", long.MinValue));
         }
 
         seen.Add(epc);
     }
 
-    private static async Task SeenAsync(DbConnection c, DbTransaction tx, string epc, long timeUs, string gatewayId, CancellationToken ct)
+    /// <summary>
+    /// Last-seen of tags and their assets, a chunk of tags per statement: sightings are most of what the
+    /// job writes, and one multi-row upsert costs about what one row does.
+    /// </summary>
+    private static async Task SeenAsync(CommandCache q, Dictionary<string, (long TimeUs, string GatewayId)> lastSeen, CancellationToken ct)
     {
-        await ExecAsync(
-            c,
-            tx,
-            "INSERT INTO tags (epc, last_seen_us, gateway_id) VALUES (@e, @t, @g) ON CONFLICT (epc) DO UPDATE SET last_seen_us = excluded.last_seen_us, gateway_id = excluded.gateway_id WHERE excluded.last_seen_us > tags.last_seen_us",
-            ct,
-            ("@e", epc),
-            ("@t", timeUs),
-            ("@g", gatewayId));
-        await ExecAsync(
-            c,
-            tx,
-            "UPDATE assets SET last_seen_us = @t WHERE id = (SELECT asset_id FROM asset_tags WHERE epc = @e AND to_us IS NULL) AND (last_seen_us IS NULL OR last_seen_us < @t)",
-            ct,
-            ("@e", epc),
-            ("@t", timeUs));
+        const int chunk = 200;
+        var rows = lastSeen.ToList();
+        for (var start = 0; start < rows.Count; start += chunk)
+        {
+            var n = Math.Min(chunk, rows.Count - start);
+            var args = new (string, object?)[n * 3];
+            var values = new System.Text.StringBuilder();
+            var names = new System.Text.StringBuilder();
+            for (var i = 0; i < n; i++)
+            {
+                var (epc, (t, gw)) = rows[start + i];
+                args[(i * 3) + 0] = ("@e" + i, epc);
+                args[(i * 3) + 1] = ("@t" + i, t);
+                args[(i * 3) + 2] = ("@g" + i, gw);
+                values.Append(i == 0 ? string.Empty : ", ").Append("(@e").Append(i).Append(", @t").Append(i).Append(", @g").Append(i).Append(')');
+                names.Append(i == 0 ? string.Empty : ", ").Append("@e").Append(i);
+            }
+
+            await q.ExecAsync(
+                "INSERT INTO tags (epc, last_seen_us, gateway_id) VALUES " + values + " ON CONFLICT (epc) DO UPDATE SET last_seen_us = excluded.last_seen_us, gateway_id = excluded.gateway_id WHERE excluded.last_seen_us > tags.last_seen_us",
+                ct,
+                args);
+            await q.ExecAsync(
+                "UPDATE assets SET last_seen_us = v.t FROM (SELECT at.asset_id AS a, MAX(tg.last_seen_us) AS t FROM asset_tags at JOIN tags tg ON tg.epc = at.epc WHERE at.to_us IS NULL AND at.epc IN (" + names + ") GROUP BY at.asset_id) AS v WHERE assets.id = v.a AND (assets.last_seen_us IS NULL OR assets.last_seen_us < v.t)",
+                ct,
+                [.. args.Where((_, i) => i % 3 == 0)]);
+        }
     }
 
-    private async Task SpliceAsync(DbConnection c, DbTransaction tx, PlacementRecord p, long? zone, long? left, CancellationToken ct)
+    private static async Task SpliceAsync(CommandCache q, PlacementRecord p, long? zone, long? left, CancellationToken ct)
     {
         long? rFrom = null, rTo = null, rZone = null;
-        await using (var cmd = Command(c, tx, "SELECT from_us, to_us, zone_id FROM history WHERE epc = @e AND from_us <= @t ORDER BY from_us DESC LIMIT 1", ("@e", p.Epc), ("@t", p.TimeUs)))
+        var cmd = q.Get("SELECT from_us, to_us, zone_id FROM history WHERE epc = @e AND from_us <= @t ORDER BY from_us DESC LIMIT 1", ("@e", p.Epc), ("@t", p.TimeUs));
         await using (var r = await cmd.ExecuteReaderAsync(ct))
         {
             if (await r.ReadAsync(ct))
@@ -317,7 +345,7 @@ public partial class SqlTrackingStore : ITrackingStore
         if (rFrom == p.TimeUs)
         {
             // Two events at the same instant: the one the job ordered last wins.
-            await ExecAsync(c, tx, "UPDATE history SET zone_id = @z, gateway_id = @g, open_event = @o, late = @l WHERE epc = @e AND from_us = @t", ct, ("@z", zone), ("@g", p.GatewayId), ("@o", p.EventId), ("@l", p.Late ? 1 : 0), ("@e", p.Epc), ("@t", p.TimeUs));
+            await q.ExecAsync("UPDATE history SET zone_id = @z, gateway_id = @g, open_event = @o, late = @l WHERE epc = @e AND from_us = @t", ct, ("@z", zone), ("@g", p.GatewayId), ("@o", p.EventId), ("@l", p.Late ? 1 : 0), ("@e", p.Epc), ("@t", p.TimeUs));
             newTo = rTo;
         }
         else
@@ -325,17 +353,15 @@ public partial class SqlTrackingStore : ITrackingStore
             if (rFrom is not null)
             {
                 newTo = rTo;
-                await ExecAsync(c, tx, "UPDATE history SET to_us = @t, close_event = @o WHERE epc = @e AND from_us = @f", ct, ("@t", p.TimeUs), ("@o", p.EventId), ("@e", p.Epc), ("@f", rFrom));
+                await q.ExecAsync("UPDATE history SET to_us = @t, close_event = @o WHERE epc = @e AND from_us = @f", ct, ("@t", p.TimeUs), ("@o", p.EventId), ("@e", p.Epc), ("@f", rFrom));
             }
             else
             {
-                var next = await ScalarAsync(c, tx, "SELECT MIN(from_us) FROM history WHERE epc = @e AND from_us > @t", ct, ("@e", p.Epc), ("@t", p.TimeUs));
+                var next = await q.ScalarAsync("SELECT MIN(from_us) FROM history WHERE epc = @e AND from_us > @t", ct, ("@e", p.Epc), ("@t", p.TimeUs));
                 newTo = next is null ? null : Convert.ToInt64(next, CultureInfo.InvariantCulture);
             }
 
-            await ExecAsync(
-                c,
-                tx,
+            await q.ExecAsync(
                 "INSERT INTO history (epc, from_us, to_us, zone_id, gateway_id, open_event, close_event, late, output_id) VALUES (@e, @f, @to, @z, @g, @o, NULL, @l, @id) ON CONFLICT (epc, from_us) DO NOTHING",
                 ct,
                 ("@e", p.Epc),
@@ -351,9 +377,7 @@ public partial class SqlTrackingStore : ITrackingStore
         if (newTo is null)
         {
             // The tag's newest interval: it is where the tag, and so its asset, is now.
-            var asset = await ScalarAsync(
-                c,
-                tx,
+            var asset = await q.ScalarAsync(
                 "UPDATE assets SET loc_epc = @e, zone_id = @z, since_us = @t, gateway_id = @g WHERE id = (SELECT asset_id FROM asset_tags WHERE epc = @e AND to_us IS NULL) AND (since_us IS NULL OR since_us <= @t) RETURNING id",
                 ct,
                 ("@e", p.Epc),
@@ -362,7 +386,50 @@ public partial class SqlTrackingStore : ITrackingStore
                 ("@g", p.GatewayId));
             if (asset is string id)
             {
-                await ExecAsync(c, tx, "INSERT INTO changes (asset_id, epc, zone_id, at_us) VALUES (@a, @e, @z, @t)", ct, ("@a", id), ("@e", p.Epc), ("@z", zone), ("@t", p.TimeUs));
+                await q.ExecAsync("INSERT INTO changes (asset_id, epc, zone_id, at_us) VALUES (@a, @e, @z, @t)", ct, ("@a", id), ("@e", p.Epc), ("@z", zone), ("@t", p.TimeUs));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The commands of one transaction, each created and prepared on first use and then run again with
+    /// new values (arguments are always given in the same order for the same text).
+    /// </summary>
+    internal sealed class CommandCache(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
+    {
+        private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+
+        public DbCommand Get(string sql, params (string Name, object? Value)[] args)
+        {
+            if (_commands.TryGetValue(sql, out var cmd))
+            {
+                for (var i = 0; i < args.Length; i++)
+                {
+                    cmd.Parameters[i].Value = args[i].Value ?? DBNull.Value;
+                }
+
+                return cmd;
+            }
+
+            cmd = Command(connection, transaction, sql, args);
+            _commands[sql] = cmd;
+            return cmd;
+        }
+
+        public async Task<int> ExecAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] args) =>
+            await Get(sql, args).ExecuteNonQueryAsync(ct);
+
+        public async Task<object?> ScalarAsync(string sql, CancellationToken ct, params (string Name, object? Value)[] args)
+        {
+            var v = await Get(sql, args).ExecuteScalarAsync(ct);
+            return v is DBNull ? null : v;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var cmd in _commands.Values)
+            {
+                await cmd.DisposeAsync();
             }
         }
     }

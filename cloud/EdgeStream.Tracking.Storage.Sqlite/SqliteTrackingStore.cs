@@ -59,8 +59,9 @@ public sealed class SqliteTrackingStore : SqlTrackingStore
             await using var cmd = c.CreateCommand();
 
             // WAL: readers never wait for the writer. synchronous=FULL: a committed flush survives a power
-            // cut, since the engine will not emit those outputs again after its checkpoint.
-            cmd.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;";
+            // cut, since the engine will not emit those outputs again after its checkpoint. A 32 MB page
+            // cache per connection keeps the indexes of a million assets hot.
+            cmd.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA cache_size = -32768;";
             await cmd.ExecuteNonQueryAsync(cancellationToken);
             return c;
         }
