@@ -313,6 +313,15 @@ public sealed record TrackingSettings
     /// <summary>Longest time an output of the job waits before it is written to the database.</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Where the job's checkpoints go: <c>file</c> (the data folder, for one machine) or <c>postgres</c>
+    /// (a table every stream worker reaches, in the tracking database). The default follows the database.
+    /// </summary>
+    public string Checkpoints { get; init; } = "file";
+
+    /// <summary>The consumer group the stream workers of one deployment share (a second deployment on the same log takes its own).</summary>
+    public string GroupId { get; init; } = "edgestream-tracking";
+
     /// <summary>Binds and validates; throws <see cref="OptionsException"/> naming the bad key.</summary>
     public static TrackingSettings From(IConfigurationSection s, string? database, string dataDir)
     {
@@ -340,8 +349,27 @@ public sealed record TrackingSettings
             throw new OptionsException("Tracking:FlushInterval", fi, "a time span above 0 up to 00:00:10");
         }
 
+        var checkpoints = (s["Checkpoints"] ?? (kind == "postgres" ? "postgres" : "file")).Trim().ToLowerInvariant();
+        if (checkpoints is not ("file" or "postgres"))
+        {
+            throw new OptionsException("Tracking:Checkpoints", checkpoints, "file or postgres");
+        }
+
+        if (checkpoints == "postgres" && kind != "postgres")
+        {
+            throw new OptionsException("Tracking:Checkpoints", checkpoints, "file while Tracking:Database is sqlite: the checkpoint table lives in the PostgreSQL tracking database");
+        }
+
+        var group = s["GroupId"] ?? "edgestream-tracking";
+        if (string.IsNullOrWhiteSpace(group) || group.Length > 200)
+        {
+            throw new OptionsException("Tracking:GroupId", group, "a consumer group name of 1 to 200 characters");
+        }
+
         return new TrackingSettings
         {
+            Checkpoints = checkpoints,
+            GroupId = group,
             Database = kind,
             ConnectionString = kind == "sqlite" ? Path.GetFullPath(cs ?? Path.Combine(dataDir, "tracking.db")) : cs!,
             HistoryRetention = retention,

@@ -3,6 +3,7 @@ using EdgeStream.Contracts;
 using EdgeStream.Engine;
 using EdgeStream.Engine.State;
 using EdgeStream.Engine.Checkpoints;
+using EdgeStream.Engine.Checkpoints.Postgres;
 using EdgeStream.Engine.EventLog;
 using EdgeStream.EventLog;
 using EdgeStream.Tracking;
@@ -12,14 +13,14 @@ namespace EdgeStream.Cloud.Tracking;
 
 /// <summary>
 /// Runs the tracking job on the engine inside the service: the event-log source joins the consumer group
-/// <see cref="GroupId"/> (every stream worker of a deployment shares its partitions), the runner restores
+/// <c>Tracking:GroupId</c> (every stream worker of a deployment shares its partitions), the runner restores
 /// each assigned partition from its checkpoint, and the sink writes the job's outputs to the database.
 /// Stopping revokes the partitions (final checkpoints) before the log closes.
 /// </summary>
 public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, CloudOptions options, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
-    /// <summary>The stream workers' consumer group.</summary>
-    public const string GroupId = "edgestream-tracking";
+    /// <summary>The checkpoints' job name (a folder under the data folder, or the <c>job</c> column in PostgreSQL).</summary>
+    public const string JobName = "tracking";
 
     /// <summary>The meter of the job-level gauges (per gateway and over the worker's partitions).</summary>
     public const string MeterName = "EdgeStream.Tracking.Job";
@@ -31,6 +32,7 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
     private Timer? _retention;
     private Meter? _meter;
     private NameTable? _gatewayNames;
+    private PostgresCheckpointStore? _sharedCheckpoints;
 
     /// <summary>The runner, once started.</summary>
     public StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>? Runner => _runner;
@@ -49,13 +51,15 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
         _gatewayNames = gateways;
         var job = new TrackingJob(zones, gateways);
         _sink = new TrackingSink(store, zones, gateways, new TrackingSinkOptions { FlushInterval = options.Tracking.FlushInterval }, loggers.CreateLogger<TrackingSink>());
-        var checkpoints = new FileCheckpointStore(Path.Combine(options.DataDir, "checkpoints", "tracking"), options.Engine.RetainedCheckpoints, loggers.CreateLogger<FileCheckpointStore>());
-        _source = new EventLogSource(log, new EventLogSourceOptions { GroupId = GroupId }, loggers);
+        ICheckpointStore checkpoints = options.Tracking.Checkpoints == "postgres"
+            ? _sharedCheckpoints = PostgresCheckpointStore.Open(options.Tracking.ConnectionString, JobName + "@" + options.Tracking.GroupId, options.Engine.RetainedCheckpoints, loggers.CreateLogger<PostgresCheckpointStore>())
+            : new FileCheckpointStore(Path.Combine(options.DataDir, "checkpoints", JobName), options.Engine.RetainedCheckpoints, loggers.CreateLogger<FileCheckpointStore>());
+        _source = new EventLogSource(log, new EventLogSourceOptions { GroupId = options.Tracking.GroupId }, loggers);
         _runner = new StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>(job, options.Engine, _source, _sink, _sink, checkpoints, TimeProvider.System, loggers, "tracking");
         _source.Start(_runner);
         CreateInstruments();
         _retention = new Timer(_ => _ = PurgeAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
-        LogStarted(_log, store.Provider, log.Name, log.PartitionCount);
+        LogStarted(_log, store.Provider, log.Name, log.PartitionCount, options.Tracking.GroupId, options.Tracking.Checkpoints);
         return Task.CompletedTask;
     }
 
@@ -143,6 +147,12 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
         {
             await sink.DisposeAsync();
         }
+
+        if (_sharedCheckpoints is { } shared)
+        {
+            _sharedCheckpoints = null;
+            await shared.DisposeAsync();
+        }
     }
 
     /// <summary>
@@ -216,8 +226,8 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
         }
     }
 
-    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "Tracking job started on the {Provider} database, reading the {Log} log ({Partitions} partitions)")]
-    private static partial void LogStarted(ILogger logger, string provider, string log, int partitions);
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "Tracking job started on the {Provider} database, reading the {Log} log ({Partitions} partitions) in group {Group}, checkpoints in {Checkpoints}")]
+    private static partial void LogStarted(ILogger logger, string provider, string log, int partitions, string group, string checkpoints);
 
     [LoggerMessage(EventId = 8002, Level = LogLevel.Information, Message = "Deleted {Count} history intervals older than {Days} days")]
     private static partial void LogPurged(ILogger logger, long count, double days);

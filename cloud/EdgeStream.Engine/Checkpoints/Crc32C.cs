@@ -7,7 +7,8 @@ namespace EdgeStream.Engine.Checkpoints;
 /// CRC-32C over checkpoint files. The engine carries its own copy so that it depends on nothing
 /// of the product's contracts; the instruction is hardware-accelerated on x64 and ARMv8.
 /// </summary>
-internal static class Crc32C
+/// <remarks>Public so that other checkpoint stores (on a database, say) seal their payloads the same way.</remarks>
+public static class Crc32C
 {
     public const uint Seed = 0xFFFFFFFFu;
 
