@@ -232,6 +232,9 @@ public sealed record CloudOptions
             Topic = s["Topic"] ?? o.Topic,
             Partitions = s["Partitions"] is { } p ? int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) : o.Partitions,
             ReplicationFactor = s["ReplicationFactor"] is { } r ? short.Parse(r, System.Globalization.CultureInfo.InvariantCulture) : o.ReplicationFactor,
+            CreateTopic = s["CreateTopic"] is { } c ? bool.Parse(c) : o.CreateTopic,
+            LingerMs = s["LingerMs"] is { } l ? int.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : o.LingerMs,
+            SessionTimeoutMs = s["SessionTimeoutMs"] is { } st ? int.Parse(st, System.Globalization.CultureInfo.InvariantCulture) : o.SessionTimeoutMs,
         };
     }
 

@@ -110,7 +110,7 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
 
                 var lastId = await _store.HighestIdAsync(p, cancellationToken);
                 var reader = _source.OpenReader(p, task.NextOffset);
-                var worker = new Worker(this, task, reader, lastId);
+                var worker = new Worker(this, task, reader, lastId, data?.CheckpointId ?? 0);
                 lock (_workers)
                 {
                     _workers.Add(p, worker);
@@ -254,6 +254,8 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
         private long _nextCheckpointAtUs;
         private long _pendingCommit = -1;
         private long _checkpointedOffset;
+        private readonly long _restoredId;
+        private readonly long _restoredOffset;
         private TaskCompletionSource<long>? _requested;
         private (TaskSnapshot<TEvent, TKey, TState> Snapshot, long Id, TaskCompletionSource<long>? Requested)? _copyPending;
         private long _completed;
@@ -264,12 +266,14 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
         private bool _ended;
         private bool _faulted;
 
-        public Worker(StreamRunner<TEvent, TKey, TState, TOutput> runner, StreamTask<TEvent, TKey, TState, TOutput> task, IPartitionReader reader, long lastId)
+        public Worker(StreamRunner<TEvent, TKey, TState, TOutput> runner, StreamTask<TEvent, TKey, TState, TOutput> task, IPartitionReader reader, long lastId, long restoredId)
         {
             _runner = runner;
             Task = task;
             _reader = reader;
             _lastId = lastId;
+            _restoredId = restoredId;
+            _restoredOffset = task.NextOffset;
             _checkpointedOffset = task.NextOffset;
             Published = Snapshot();
         }
@@ -511,6 +515,8 @@ public sealed partial class StreamRunner<TEvent, TKey, TState, TOutput> : IAsync
                 CheckpointsCompleted = Interlocked.Read(ref _completed),
                 CheckpointsFailed = Interlocked.Read(ref _failed),
                 LastCheckpointId = Interlocked.Read(ref _lastCompletedId),
+                RestoredCheckpointId = _restoredId,
+                RestoredOffset = _restoredOffset,
                 LastCheckpointPause = _lastPause,
                 LastCheckpointDuration = _lastDuration,
                 Ended = _ended,
@@ -589,6 +595,12 @@ public sealed record PartitionStatus
     public long CheckpointsFailed { get; init; }
 
     public long LastCheckpointId { get; init; }
+
+    /// <summary>The checkpoint this worker restored the partition from when it was assigned (0: none, started from the log's start).</summary>
+    public long RestoredCheckpointId { get; init; }
+
+    /// <summary>The log offset the partition resumed at when it was assigned.</summary>
+    public long RestoredOffset { get; init; }
 
     public TimeSpan LastCheckpointPause { get; init; }
 
