@@ -26,6 +26,10 @@ namespace EdgeStream.Ingest;
 /// a slow clock, so nothing is corrected): the corrected time is the event time minus the skew. Whatever the correction, the tracking
 /// job never places an event later than ingest received it (<c>LogEntry.CorrectedTimeUs</c>), so a clock
 /// days ahead cannot put an asset in the future before it is measured.</para>
+/// <para>After a restart the estimator starts empty; ingest resumes each gateway's last correction from the
+/// log's tail (<see cref="Resume"/>) and keeps applying it, for at most <see cref="Window"/> after it was
+/// written, until the gateway's own samples establish a correction again. A clock does not jump while the
+/// cloud restarts, so its first batches after the restart are placed as the ones before it were.</para>
 /// </remarks>
 public sealed class ClockSkew
 {
@@ -71,6 +75,15 @@ public sealed class ClockSkew
         }
     }
 
+    /// <summary>Resumes a correction written into the log at <paramref name="atUs"/> (ingest time) before a restart.</summary>
+    public void Resume(string gatewayId, long correctionUs, long atUs)
+    {
+        if (correctionUs != 0)
+        {
+            For(gatewayId).Resumed = (atUs, correctionUs);
+        }
+    }
+
     /// <summary>The measured skew of a gateway's event times (positive: ahead), or null before any sample.</summary>
     public long? SkewUs(string gatewayId, long nowUs) =>
         _gateways.TryGetValue(gatewayId, out var g) ? g.Estimate(nowUs, (long)Window.TotalMicroseconds).Skew : null;
@@ -83,15 +96,19 @@ public sealed class ClockSkew
             return 0;
         }
 
-        var (skew, _, readerSamples) = g.Estimate(nowUs, (long)Window.TotalMicroseconds);
-        if (skew is not { } s || Math.Abs(s) <= (long)Threshold.TotalMicroseconds)
-        {
-            return 0;
-        }
+        var windowUs = (long)Window.TotalMicroseconds;
+        var (skew, _, readerSamples) = g.Estimate(nowUs, windowUs);
 
         // A batch's seal time cannot tell a slow clock from a batch that waited in the outbox: only a
-        // status, sent as the gateway connects, reads its clock fresh. No status in the window, no correction.
-        return g.HasStatusSince(nowUs - (long)Window.TotalMicroseconds) && readerSamples >= Rank ? s : 0;
+        // status, sent as the gateway connects, reads its clock fresh. No status in the window, no estimate.
+        var established = skew is not null && g.HasStatusSince(nowUs - windowUs) && readerSamples >= Rank;
+        if (!established)
+        {
+            // Until then, the correction in force before a restart, while it is recent.
+            return g.Resumed is { } r && r.At >= nowUs - windowUs ? r.Correction : 0;
+        }
+
+        return Math.Abs(skew!.Value) <= (long)Threshold.TotalMicroseconds ? 0 : skew.Value;
     }
 
     private Gateway For(string gatewayId)
@@ -113,6 +130,9 @@ public sealed class ClockSkew
         private int _clockNext;
         private int _readerNext;
         private long _lastStatusAt = long.MinValue;
+
+        /// <summary>The correction resumed from the log after a restart, and when it was written.</summary>
+        public (long At, long Correction)? Resumed { get; set; }
 
         public bool HasStatusSince(long since)
         {

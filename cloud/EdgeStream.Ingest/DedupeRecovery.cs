@@ -11,13 +11,15 @@ namespace EdgeStream.Ingest;
 /// lags its append by one fsync, so unmarked batches can only be among the newest records.
 /// A batch found incomplete (the crash cut its append between partitions) is left unmarked and its
 /// present records are reported, so its redelivery appends only the missing ones: no loss, and no
-/// record twice.
+/// record twice. The same pass hands back each gateway's newest clock correction in the tail, so that
+/// a restarted cloud goes on correcting a skewed gateway before it has measured it again.
 /// </summary>
 internal static class DedupeRecovery
 {
     public static async Task<int> RunAsync(
         IEventLog log, DedupeStore dedupe, int window, TimeSpan timeout,
-        Dictionary<(string Gateway, ulong Sequence), HashSet<int>> partial, CancellationToken cancellationToken)
+        Dictionary<(string Gateway, ulong Sequence), HashSet<int>> partial, CancellationToken cancellationToken,
+        Dictionary<string, (long IngestUs, long OffsetUs)>? corrections = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
@@ -73,6 +75,12 @@ internal static class DedupeRecovery
                     catch (WireFormatException)
                     {
                         continue;
+                    }
+
+                    if (corrections is not null && entry.IngestTimeUs > 0
+                        && (!corrections.TryGetValue(entry.GatewayId, out var c) || entry.IngestTimeUs > c.IngestUs))
+                    {
+                        corrections[entry.GatewayId] = (entry.IngestTimeUs, entry.ClockOffsetUs);
                     }
 
                     var key = (entry.GatewayId, entry.Sequence);

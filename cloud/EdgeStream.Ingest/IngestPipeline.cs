@@ -84,9 +84,10 @@ public sealed partial class IngestPipeline : IDisposable
         metrics ??= new IngestMetrics();
         var dedupe = DedupeStore.Load(Path.Combine(options.StateDirectory, "dedupe"), options.MaxDedupeGapsPerGateway);
         var partial = new Dictionary<(string Gateway, ulong Sequence), HashSet<int>>();
+        var corrections = new Dictionary<string, (long IngestUs, long OffsetUs)>(StringComparer.Ordinal);
         var recovered = options.DedupeRecoveryRecordsPerPartition == 0
             ? 0
-            : await DedupeRecovery.RunAsync(log, dedupe, options.DedupeRecoveryRecordsPerPartition, options.DedupeRecoveryTimeout, partial, cancellationToken);
+            : await DedupeRecovery.RunAsync(log, dedupe, options.DedupeRecoveryRecordsPerPartition, options.DedupeRecoveryTimeout, partial, cancellationToken, corrections);
         dedupe.StartJournal();
         var deadLetters = DeadLetterStore.Open(Path.Combine(options.StateDirectory, "deadletters"), options.MaxDeadLetterPayloadBytes, options.MaxDeadLetterBytes, metrics.DeadLettersEvicted);
         var pipeline = new IngestPipeline(options, log, dedupe, deadLetters, metrics, logger ?? (ILogger)NullLogger.Instance, clock ?? TimeProvider.System)
@@ -96,6 +97,11 @@ public sealed partial class IngestPipeline : IDisposable
             _ownsMetrics = ownsMetrics,
         };
         metrics.ClockSkew = pipeline.ClockSkew;
+        foreach (var (gateway, (at, offset)) in corrections)
+        {
+            pipeline.ClockSkew.Resume(gateway, offset, at);
+        }
+
         foreach (var (key, present) in partial)
         {
             pipeline._partial[key] = present;

@@ -29,6 +29,33 @@ public sealed class ClockSkewTests
     }
 
     [Fact]
+    public void After_a_restart_the_correction_in_the_log_holds_until_the_gateway_is_measured_again()
+    {
+        const long behind = -3600 * Second;
+        var skew = new ClockSkew();
+        skew.Resume("gw", behind, T0 - (30 * Second));
+
+        // The first batches after the restart are corrected as those before it were.
+        skew.ObserveStatus("gw", T0, T0);
+        skew.ObserveBatch("gw", T0, T0 + behind, T0);
+        Assert.Equal(behind, skew.CorrectionUs("gw", T0));
+
+        // Three batches establish the gateway's own figure, which then wins.
+        for (var i = 1; i <= 3; i++)
+        {
+            skew.ObserveBatch("gw", T0 + (i * Second), T0 + (i * Second) + behind + Second, T0 + (i * Second));
+        }
+
+        Assert.Equal(behind + Second, skew.CorrectionUs("gw", T0 + (4 * Second)));
+
+        // A correction resumed from long ago (older than the window) is not applied, nor one for another gateway.
+        var stale = new ClockSkew();
+        stale.Resume("gw", behind, T0 - (11 * 60 * Second));
+        Assert.Equal(0, stale.CorrectionUs("gw", T0));
+        Assert.Equal(0, stale.CorrectionUs("other", T0));
+    }
+
+    [Fact]
     public void A_reader_behind_its_gateway_is_measured_through_the_batches()
     {
         var skew = new ClockSkew();
