@@ -35,7 +35,8 @@ public sealed partial class LlrpEmulator
                 }
 
                 reads.Clear();
-                if (!scenario.Sample(_scenarioClock.ElapsedMilliseconds, _options.Loop, reads))
+                var elapsedMs = _options.StartAt is { } start ? (long)(DateTimeOffset.UtcNow - start).TotalMilliseconds : _scenarioClock.ElapsedMilliseconds;
+                if (elapsedMs < 0 || !scenario.Sample(elapsedMs, _options.Loop, reads))
                 {
                     continue;
                 }

@@ -24,6 +24,12 @@ public sealed record LlrpEmulatorOptions
     /// <summary>Faults to inject.</summary>
     public LlrpFaults Faults { get; init; } = LlrpFaults.None;
 
+    /// <summary>
+    /// The wall-clock instant the timeline's 0 ms stands for; null starts it at the first inventory.
+    /// Emulated readers given the same instant play one site's timeline together.
+    /// </summary>
+    public DateTimeOffset? StartAt { get; init; }
+
     /// <summary>Where to write one line per notable event (connections, faults); null for silence.</summary>
     public Action<string>? Log { get; init; }
 }

@@ -3,14 +3,14 @@ using System.Runtime.InteropServices;
 namespace EdgeStream.Emulators;
 
 /// <summary>
-/// <c>edgestream-emulator llrp --scenario FILE [--host 127.0.0.1] [--port 0] [--loop] [--fault NAME[=VALUE]]...</c>
+/// <c>edgestream-emulator llrp --scenario FILE [--host 127.0.0.1] [--port 0] [--loop] [--start-at UNIX_MS] [--fault NAME[=VALUE]]...</c>
 /// <c>edgestream-emulator r2000 --scenario FILE [--pty-link PATH] [--loop] [--fault NAME[=VALUE]]...</c>
 /// Prints <c>listening llrp 127.0.0.1:PORT</c> or <c>listening r2000 /dev/pts/N</c> once ready; stops on SIGTERM or Ctrl-C.
 /// </summary>
 internal static class Program
 {
     private const string Usage =
-        "usage: edgestream-emulator llrp --scenario FILE [--host 127.0.0.1] [--port 0] [--loop] [--fault NAME[=VALUE]]...\n" +
+        "usage: edgestream-emulator llrp --scenario FILE [--host 127.0.0.1] [--port 0] [--loop] [--start-at UNIX_MS] [--fault NAME[=VALUE]]...\n" +
         "       edgestream-emulator r2000 --scenario FILE [--pty-link PATH] [--address 255] [--loop] [--fault NAME[=VALUE]]...";
 
     public static async Task<int> Main(string[] args)
@@ -45,6 +45,7 @@ internal static class Program
                         Host = options.Host,
                         Port = options.Port,
                         Loop = options.Loop,
+                        StartAt = options.StartAt,
                         Faults = LlrpFaults.Parse(options.Faults),
                         Log = line => Console.Error.WriteLine(line),
                     }))
@@ -103,6 +104,9 @@ internal static class Program
 /// <summary>The emulator's command-line options.</summary>
 internal sealed record CommandLine(string Scenario, string Host, int Port, bool Loop, IReadOnlyList<string> Faults, string? PtyLink, byte Address)
 {
+    /// <summary>The wall-clock instant the timeline starts at (<c>--start-at UNIX_MS</c>); null: at the first inventory.</summary>
+    public DateTimeOffset? StartAt { get; init; }
+
     public static CommandLine Parse(string[] args)
     {
         string? scenario = null;
@@ -112,6 +116,7 @@ internal sealed record CommandLine(string Scenario, string Host, int Port, bool 
         string? ptyLink = null;
         byte address = 255;
         var faults = new List<string>();
+        DateTimeOffset? startAt = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"Option '{args[i]}' needs a value.");
@@ -130,10 +135,14 @@ internal sealed record CommandLine(string Scenario, string Host, int Port, bool 
                     var a = Value();
                     address = byte.TryParse(a, out var b) ? b : throw new ArgumentException($"--address '{a}' must be 0..255.");
                     break;
+                case "--start-at":
+                    var s = Value();
+                    startAt = long.TryParse(s, out var ms) && ms > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : throw new ArgumentException($"--start-at '{s}' must be a Unix time in milliseconds.");
+                    break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
 
-        return new CommandLine(scenario ?? throw new ArgumentException("--scenario FILE is required."), host, port, loop, faults, ptyLink, address);
+        return new CommandLine(scenario ?? throw new ArgumentException("--scenario FILE is required."), host, port, loop, faults, ptyLink, address) { StartAt = startAt };
     }
 }
