@@ -25,7 +25,6 @@ public sealed class EngineSuite : IBenchmarkSuite
     private const long Bound = 50_000;
     private const int Keys = 100_000;
     private const int Chunk = 500_000;
-    private const int CheckPasses = 3;
 
     public string Name => "engine";
 
@@ -73,38 +72,9 @@ public sealed class EngineSuite : IBenchmarkSuite
             return events.Length;
         }, dur);
 
-        // Floors: the same work hand-written for this one job (EngineFloor), and that loop given only the
-        // engine's contract with a job (GenericFloor), fed the same way; first checked to emit exactly the
-        // engine's outputs over several passes of the events.
-        CheckFloorEmitsTheEngineOutputs(events, span, engineOptions);
-        double Rate(BatchHandler process)
-        {
-            var floorBatch = new BenchEvent[engineOptions.ReadBatchSize];
-            var floorShift = 0L;
-            return Measure.Throughput(() =>
-            {
-                FeedShifted(events, floorBatch, floorShift, process);
-                floorShift += span;
-                return events.Length;
-            }, dur);
-        }
-
-        double FloorRate(FloorPart omit) => Rate(new EngineFloor(Bound, sources: 8, emit: static (_, _, _) => { }, omit).Process);
-
-        var floorRate = FloorRate(FloorPart.None);
-        var genericFloorRate = Rate(new GenericFloor<BenchEvent, ulong, BenchState, long>(new BenchJob(), Bound, new CountingSink()).Process);
-        var floorNoReorder = FloorRate(FloorPart.Reorder);
-        var floorNoState = FloorRate(FloorPart.State);
-
         yield return new Figure("engine.events_per_s", engine, "events/s");
         yield return new Figure("engine.baseline.events_per_s", baseline, "events/s");
         yield return new Figure("engine.ratio_to_baseline", engine / baseline, "ratio");
-        yield return new Figure("engine.floor.events_per_s", floorRate, "events/s");
-        yield return new Figure("engine.floor.ratio_to_baseline", floorRate / baseline, "ratio");
-        yield return new Figure("engine.floor.generic.events_per_s", genericFloorRate, "events/s");
-        yield return new Figure("engine.floor.generic.ratio_to_baseline", genericFloorRate / baseline, "ratio");
-        yield return new Figure("engine.floor.without_reorder.events_per_s", floorNoReorder, "events/s");
-        yield return new Figure("engine.floor.without_state.events_per_s", floorNoState, "events/s");
 
         if (Selected("e2e"))
         {
@@ -174,55 +144,6 @@ public sealed class EngineSuite : IBenchmarkSuite
             offset += b.Length;
         });
         return offset;
-    }
-
-    /// <summary>
-    /// The floor loops must do the engine's work, not less: over <see cref="CheckPasses"/> passes of the events
-    /// (so that keys fire in several windows) and the end of input, they emit the same outputs (key, window
-    /// end, count), compared as an order-independent digest; the generic floor's ids (key hash, origin,
-    /// sequence) must be the engine's too.
-    /// </summary>
-    private static void CheckFloorEmitsTheEngineOutputs(BenchEvent[] events, long span, EngineOptions options)
-    {
-        var engineSink = new DigestSink();
-        var task = NewTask(options, engineSink);
-        var batch = new BenchEvent[options.ReadBatchSize];
-        // Each pass moved on in event time by the span of the previous one, as the timed runs are.
-        void FeedPasses(Action<BenchEvent[], long> feed)
-        {
-            for (var pass = 0; pass < CheckPasses; pass++)
-            {
-                feed(batch, pass * span);
-            }
-        }
-
-        var offset = 0L;
-        FeedPasses((b, shift) => offset = FeedTask(task, events, b, shift, offset));
-        task.EndOfInput();
-        long floorCount = 0;
-        ulong floorDigest = 0;
-        // A small table at first, so that its growth (which moves pending timers with their keys) is checked too.
-        var floor = new EngineFloor(Bound, sources: 8, emit: (key, time, count) =>
-        {
-            floorCount++;
-            floorDigest += DigestSink.Of(key, time, count);
-        }, tableSize: 1024);
-        FeedPasses((b, shift) => FeedShifted(events, b, shift, floor.Process));
-        floor.Flush();
-        if (floorCount != engineSink.Count || floorDigest != engineSink.Digest || floorCount == 0)
-        {
-            throw new InvalidOperationException($"the floor loop does not do the engine's work: {floorCount} outputs against the engine's {engineSink.Count}, digests {floorDigest:x} and {engineSink.Digest:x}");
-        }
-
-        // The generic floor's outputs must be the engine's to the output id.
-        var genericSink = new DigestSink();
-        var generic = new GenericFloor<BenchEvent, ulong, BenchState, long>(new BenchJob(), Bound, genericSink, tableSize: 1024);
-        FeedPasses((b, shift) => FeedShifted(events, b, shift, generic.Process));
-        generic.Flush();
-        if (genericSink.Count != engineSink.Count || genericSink.Digest != engineSink.Digest || genericSink.IdDigest != engineSink.IdDigest)
-        {
-            throw new InvalidOperationException($"the generic floor loop does not do the engine's work: {genericSink.Count} outputs against the engine's {engineSink.Count}, digests {genericSink.Digest:x}/{genericSink.IdDigest:x} and {engineSink.Digest:x}/{engineSink.IdDigest:x}");
-        }
     }
 
     private static StreamTask<BenchEvent, ulong, BenchState, long> NewTask(EngineOptions options, IOutputSink<ulong, long> sink, int partition = 0) =>
@@ -830,28 +751,6 @@ public sealed class EngineSuite : IBenchmarkSuite
                 SinceRelease.Add(now - _stamps[i]);
             }
         }
-    }
-
-    private sealed class DigestSink : IOutputSink<ulong, long>
-    {
-        public long Count { get; private set; }
-
-        public ulong Digest { get; private set; }
-
-        /// <summary>Order-independent digest of the outputs' ids with their keys.</summary>
-        public ulong IdDigest { get; private set; }
-
-        public static ulong Of(ulong key, long time, long value) =>
-            StableHash.Mix(key ^ StableHash.Mix((ulong)time ^ StableHash.Mix((ulong)value)));
-
-        public void Write(in Output<ulong, long> output)
-        {
-            Count++;
-            Digest += Of(output.Key, output.Timestamp, output.Value);
-            IdDigest += Of(output.Key ^ output.Id.KeyHash, output.Id.Origin, output.Id.Sequence);
-        }
-
-        public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
     private sealed class CountingSink : IOutputSink<ulong, long>

@@ -18,7 +18,7 @@ namespace EdgeStream.Bench.Suites;
 /// log → job → embedded database), and the same tracking logic as a Streamiz.Kafka.Net topology.
 /// </summary>
 /// <remarks>
-/// <c>TRACKING_BENCH=job,state,query,pg,e2e,peer</c> runs only those groups; <c>TRACKING_BENCH_ASSETS</c>
+/// <c>TRACKING_BENCH=job,state,query,pg,latency,e2e,peer</c> runs only those groups; <c>TRACKING_BENCH_ASSETS</c>
 /// (default 1,000,000) and <c>TRACKING_BENCH_INTERVALS</c> (history intervals per asset, default 10)
 /// size the query database.
 /// </remarks>
@@ -85,6 +85,15 @@ public sealed class TrackingSuite : IBenchmarkSuite
             await server.StartAsync();
             await using var store = PostgresTrackingStore.Open(server.ConnectionString);
             foreach (var f in await QueryFiguresAsync(store, "tracking.pg", assets, intervals, cancellationToken))
+            {
+                yield return f;
+            }
+        }
+
+        if (Selected("latency"))
+        {
+            var seconds = int.Parse(Environment.GetEnvironmentVariable("TRACKING_BENCH_LATENCY_SECONDS") ?? "60", System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var f in await TrackingLatency.RunAsync(TimeSpan.FromSeconds(seconds), cancellationToken))
             {
                 yield return f;
             }
