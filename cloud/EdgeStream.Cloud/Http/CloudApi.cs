@@ -60,7 +60,7 @@ public static class CloudApi
                 logRecords = log is null ? (long?)null : await RecordsAsync(log, ct),
                 database = store?.Provider,
                 schemaVersion = schema,
-                tracking = host?.Runner?.Status().Select(s => new { s.Partition, watermark = TrackingApi.Time(s.Watermark is long.MinValue or long.MaxValue ? null : s.Watermark), s.OffsetLag, s.Keys, s.BufferedEvents, s.Events, s.Late, s.LateAccepted, s.Malformed, s.Duplicates, s.Outputs, s.CheckpointsCompleted, s.RestoredCheckpointId, s.RestoredOffset, s.NextOffset, s.Faulted }),
+                tracking = host?.Runner?.Status().Select(s => new { s.Partition, watermark = TrackingApi.Time(s.Watermark is long.MinValue or long.MaxValue ? null : s.Watermark), s.OffsetLag, s.Keys, s.BufferedEvents, s.Events, s.Late, s.LateAccepted, s.Malformed, s.Duplicates, s.Outputs, s.CheckpointsCompleted, s.CheckpointedOffset, s.RestoredCheckpointId, s.RestoredOffset, s.NextOffset, s.Faulted }),
                 pendingWrites = host?.Sink?.Pending,
                 databaseError,
                 bufferedEvents = host?.Runner?.Status().Sum(s => s.BufferedEvents),
