@@ -139,24 +139,6 @@ public sealed partial class PostgresCheckpointStore : ICheckpointStore, IAsyncDi
         return (long)(await select.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>The checkpoint ids kept for a partition, newest first (for operators and tests).</summary>
-    public async Task<IReadOnlyList<long>> IdsAsync(int partition, CancellationToken cancellationToken)
-    {
-        await EnsureSchemaAsync(cancellationToken);
-        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-        await using var select = new NpgsqlCommand("SELECT checkpoint_id FROM engine_checkpoints WHERE job = $1 AND partition = $2 ORDER BY checkpoint_id DESC", connection);
-        select.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _job });
-        select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = partition });
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        var ids = new List<long>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            ids.Add(reader.GetInt64(0));
-        }
-
-        return ids;
-    }
-
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
