@@ -45,8 +45,11 @@ internal sealed class ReorderBuffer<TEvent>
         _shift = 63 - (int)long.LeadingZeroCount(Math.Max(1, bucketWidthUs));
     }
 
-    /// <summary>A bucket width suited to an out-of-orderness bound: about 1/32 of it.</summary>
-    public static long WidthFor(long outOfOrdernessUs) => Math.Clamp(outOfOrdernessUs / 32, 1, 1L << 30);
+    /// <summary>
+    /// A bucket width suited to an out-of-orderness bound: about 1/32 of it, and at least 4 ms, because
+    /// events also wait for other sources' watermarks (up to the idle timeout) even with no bound at all.
+    /// </summary>
+    public static long WidthFor(long outOfOrdernessUs) => Math.Clamp(outOfOrdernessUs / 32, 4_096, 1L << 30);
 
     public int Count { get; private set; }
 
