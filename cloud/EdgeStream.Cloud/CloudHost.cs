@@ -208,6 +208,7 @@ public static class CloudHost
         builder.Services.AddSingleton(credentials);
         builder.Services.AddSingleton(sp => new GatewayDirectory(sp.GetRequiredService<TimeProvider>(), options.GatewayTimeout));
         builder.Services.AddSingleton<GatewayTraffic>();
+        builder.Services.AddSingleton<EdgeStream.Tracking.CommitSignal>();
         if (log is not null)
         {
             builder.Services.AddSingleton(log);
@@ -229,7 +230,7 @@ public static class CloudHost
 
         if (stream)
         {
-            builder.Services.AddSingleton(sp => new TrackingHost(log!, store!, options, sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddSingleton(sp => new TrackingHost(log!, store!, options, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<EdgeStream.Tracking.CommitSignal>()));
             builder.Services.AddHostedService(sp => sp.GetRequiredService<TrackingHost>());
         }
 

@@ -94,10 +94,13 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
     private string? _lastError;
     private long _lastWriteUs;
     private readonly List<(long Mark, TaskCompletionSource Done)> _waiters = [];
+    private readonly CommitSignal? _committedSignal;
+    private bool _wakePending;
 
     /// <summary>Starts the writer.</summary>
-    public TrackingSink(ITrackingStore store, NameTable zones, NameTable gateways, TrackingSinkOptions? options = null, ILogger? logger = null, TimeProvider? clock = null)
+    public TrackingSink(ITrackingStore store, NameTable zones, NameTable gateways, TrackingSinkOptions? options = null, ILogger? logger = null, TimeProvider? clock = null, CommitSignal? committed = null)
     {
+        _committedSignal = committed;
         _store = store;
         _zones = zones;
         _gateways = gateways;
@@ -171,6 +174,10 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
             if (o.Kind == TrackingOutputKind.Placement)
             {
                 _placements.Add(new PlacementRecord(epc, _zones.NameOf(o.Zone), _zones.NameOf(o.Left), o.TimeUs, gateway, EventId(gateway, o.Sequence, o.Index), o.Late, output.Id.ToString()));
+
+                // A move is what live screens wait for: write it now (group commit: what comes in while a
+                // write runs goes in the next one). Sightings wait for the flush interval.
+                WakeOnce();
             }
             else if (!_sightings.TryGetValue(epc, out var s) || s.TimeUs < o.TimeUs)
             {
@@ -180,7 +187,7 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
             _accepted++;
             if (_placements.Count + _sightings.Count >= _options.MaxBatch)
             {
-                _wake.Release();
+                WakeOnce();
             }
         }
     }
@@ -292,6 +299,16 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
         return done.Task.WaitAsync(cancellationToken);
     }
 
+    private void WakeOnce()
+    {
+        // Called holding _lock. One wake-up per batch taken, however many outputs ask for it.
+        if (!_wakePending)
+        {
+            _wakePending = true;
+            _wake.Release();
+        }
+    }
+
     private void WaitForRoom()
     {
         // Called holding _lock. Blocking here pauses the engine's task: the log is the buffer.
@@ -330,6 +347,7 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
                 long mark;
                 lock (_lock)
                 {
+                    _wakePending = false;
                     if (_placements.Count == 0 && _sightings.Count == 0 && _lateRecords.Count == 0)
                     {
                         _committed = _accepted;
@@ -363,6 +381,8 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
                     _committed = Math.Max(_committed, mark);
                     Release();
                 }
+
+                _committedSignal?.Pulse();
             }
         }
     }

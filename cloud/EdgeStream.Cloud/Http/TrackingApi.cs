@@ -3,6 +3,7 @@ using System.Text.Json;
 using EdgeStream.Cloud.Gateways;
 using EdgeStream.Cloud.Tracking;
 using EdgeStream.Contracts;
+using EdgeStream.Tracking;
 using EdgeStream.Tracking.Registry;
 using EdgeStream.Tracking.Storage;
 
@@ -431,7 +432,7 @@ public static class TrackingApi
     /// <c>cursor</c> query parameter or the <c>Last-Event-ID</c> header on, so a client that reconnects
     /// resumes where it stopped. A <c>: keep-alive</c> comment every 15 s.
     /// </summary>
-    private static async Task ChangesAsync(HttpContext context, ITrackingStore store, string? cursor)
+    private static async Task ChangesAsync(HttpContext context, ITrackingStore store, CommitSignal committed, string? cursor)
     {
         var ct = context.RequestAborted;
         var resume = cursor ?? context.Request.Headers["Last-Event-ID"].FirstOrDefault();
@@ -448,6 +449,7 @@ public static class TrackingApi
         {
             while (!ct.IsCancellationRequested)
             {
+                var next = committed.Next;
                 var changes = await store.ChangesAsync(after, 500, ct);
                 foreach (var c in changes)
                 {
@@ -464,7 +466,8 @@ public static class TrackingApi
                 await context.Response.Body.FlushAsync(ct);
                 if (changes.Count < 500)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+                    // Woken by the sink's commit in this process; another process's commits show at the next poll.
+                    await CommitSignal.WaitAsync(next, TimeSpan.FromMilliseconds(100), ct);
                 }
             }
         }
@@ -478,7 +481,7 @@ public static class TrackingApi
     /// The portal's live feed: a <c>gateways</c> snapshot first (and every 5 s), then an <c>asset</c> event with
     /// the whole item for each change from now on.
     /// </summary>
-    private static async Task StreamPortalAsync(HttpContext context, ITrackingStore store, GatewayDirectory gateways)
+    private static async Task StreamPortalAsync(HttpContext context, ITrackingStore store, GatewayDirectory gateways, CommitSignal committed)
     {
         var ct = context.RequestAborted;
         StartEvents(context);
@@ -490,6 +493,7 @@ public static class TrackingApi
             var refreshed = DateTime.UtcNow;
             while (!ct.IsCancellationRequested)
             {
+                var next = committed.Next;
                 var changes = await store.ChangesAsync(last, 500, ct);
                 foreach (var id in changes.Select(c => c.AssetId).Distinct())
                 {
@@ -514,7 +518,8 @@ public static class TrackingApi
                 await context.Response.Body.FlushAsync(ct);
                 if (changes.Count < 500)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+                    // Woken by the sink's commit in this process; another process's commits show at the next poll.
+                    await CommitSignal.WaitAsync(next, TimeSpan.FromMilliseconds(100), ct);
                 }
             }
         }
