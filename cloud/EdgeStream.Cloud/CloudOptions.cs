@@ -295,12 +295,19 @@ public enum CloudRole
 /// <summary>Where tracking is stored and how its outputs are written (section <c>Tracking</c>).</summary>
 public sealed record TrackingSettings
 {
-    /// <summary>The engine's defaults for the tracking job: a short out-of-orderness bound and idle timeout, so a move shows within the latency target.</summary>
+    /// <summary>
+    /// The engine's defaults for the tracking job. No out-of-orderness bound: edge windowing emits each
+    /// gateway's presence events in event-time order (one sweep over its reorder buffer), so a gateway's
+    /// own watermark is its newest event, and the engine's watermark (the least over active gateways) only
+    /// waits for the others. A gateway silent for 300 ms stops holding them back. Whatever still comes
+    /// out of order (raw reads, a gateway returning from idleness or an outage) is placed by the job's
+    /// rules, which do not depend on the order (docs/tracking.md).
+    /// </summary>
     public static EdgeStream.Engine.EngineOptions DefaultEngine { get; } = new()
     {
-        OutOfOrdernessUs = 500_000,
+        OutOfOrdernessUs = 0,
         AllowedLatenessUs = 60_000_000,
-        IdleTimeout = TimeSpan.FromSeconds(1),
+        IdleTimeout = TimeSpan.FromMilliseconds(300),
         CheckpointInterval = TimeSpan.FromSeconds(10),
     };
 

@@ -166,7 +166,9 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
                 state.Gateway = evt.Gateway;
                 state.Placed = true;
                 state.LastSightingUs = t;
-                context.Emit(Placement(evt, target, late: (context.Flags & EventFlags.Late) != 0));
+                // Where the tag is now, however late the event came: history appends it (late marks only
+                // what is spliced in behind newer history, above, and what the allowed lateness let pass).
+                context.Emit(Placement(evt, target, late: false));
                 return;
             }
         }
