@@ -108,9 +108,21 @@ internal sealed class BenchPostgres : IAsyncDisposable
 /// fast as the broker acknowledges them, timed until the job has read every event and the database
 /// holds every output.
 /// </summary>
+/// <remarks>
+/// The site: <c>TRACKING_BENCH_E2E_TAGS</c> tags (100,000 by default) over the four gateways, and event
+/// time that runs at the target rate (100,000 events per second of event time over the four), so that
+/// each tag is read as often as it would be at that rate and the last-seen throttle (one refresh per
+/// tag per 10 s) works as it does on a site. An input whose event time crawls would make every read a
+/// tag's first in 10 s, and so a database write.
+/// </remarks>
 internal static partial class TrackingEndToEnd
 {
     private const string Password = "bench-secret";
+
+    /// <summary>Event time between two events of one gateway: four gateways at 25,000 events/s each.</summary>
+    private const long EventSpacingUs = 40;
+
+    private static int Tags { get; set; } = 100_000;
 
     /// <summary>
     /// Two mixes: <c>tracking.e2e</c> as a site sends (the edge's reads and presence events, one batch
@@ -120,6 +132,7 @@ internal static partial class TrackingEndToEnd
     /// </summary>
     public static async Task<IReadOnlyList<Figure>> RunAsync(int events, CancellationToken ct)
     {
+        Tags = int.Parse(Environment.GetEnvironmentVariable("TRACKING_BENCH_E2E_TAGS") ?? "100000", System.Globalization.CultureInfo.InvariantCulture);
         var mixed = await RunOnceAsync(events, movesEvery: 20, "tracking.e2e", ct);
         var moves = await RunOnceAsync(events / 4, movesEvery: 1, "tracking.e2e.all_moves", ct);
         return [.. mixed, .. moves];
@@ -220,6 +233,7 @@ internal static partial class TrackingEndToEnd
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(gateway).WithCredentials(gateway, Password).Build(), ct);
         const int batchSize = 500;
         var t = EventTimes.NowUs() - 600_000_000;
+        var tags = Math.Max(1, Tags / 4);
         var zones = TrackingSuite.Zones;
         var rng = new Random(gi);
         var inflight = new List<Task>();
@@ -233,8 +247,8 @@ internal static partial class TrackingEndToEnd
                 var list = new PresenceEvent[n];
                 for (var i = 0; i < list.Length; i++)
                 {
-                    t += 100;
-                    list[i] = new PresenceEvent { Epc = TrackingInput.Tag((gi * 100_000) + rng.Next(100_000)), Kind = PresenceKind.Move, Zone = zones[rng.Next(zones.Length)], EventTimeUs = t, ReadCount = 3 };
+                    t += EventSpacingUs;
+                    list[i] = new PresenceEvent { Epc = TrackingInput.Tag((gi * 1_000_000) + rng.Next(tags)), Kind = PresenceKind.Move, Zone = zones[rng.Next(zones.Length)], EventTimeUs = t, ReadCount = 3 };
                 }
 
                 batch = new Batch { GatewayId = gateway, Sequence = seq, Class = DataClass.Presence, CreatedUs = t + 100_000, Events = list };
@@ -244,8 +258,8 @@ internal static partial class TrackingEndToEnd
                 var list = new TagRead[n];
                 for (var i = 0; i < list.Length; i++)
                 {
-                    t += 100;
-                    list[i] = new TagRead { Epc = TrackingInput.Tag((gi * 100_000) + rng.Next(100_000)), ReaderId = "r1", Antenna = (ushort)(1 + rng.Next(4)), RssiCentiDbm = -5500, EventTimeUs = t, SeenCount = 1, Source = SourceKind.Llrp };
+                    t += EventSpacingUs;
+                    list[i] = new TagRead { Epc = TrackingInput.Tag((gi * 1_000_000) + rng.Next(tags)), ReaderId = "r1", Antenna = (ushort)(1 + rng.Next(4)), RssiCentiDbm = -5500, EventTimeUs = t, SeenCount = 1, Source = SourceKind.Llrp };
                 }
 
                 batch = new Batch { GatewayId = gateway, Sequence = seq, Class = DataClass.Reads, CreatedUs = t + 100_000, Reads = list };

@@ -101,7 +101,7 @@ public sealed class TrackingSuite : IBenchmarkSuite
 
         if (Selected("e2e"))
         {
-            foreach (var f in await TrackingEndToEnd.RunAsync(events: int.Parse(Environment.GetEnvironmentVariable("TRACKING_BENCH_E2E_EVENTS") ?? "1000000", System.Globalization.CultureInfo.InvariantCulture), cancellationToken))
+            foreach (var f in await TrackingEndToEnd.RunAsync(events: int.Parse(Environment.GetEnvironmentVariable("TRACKING_BENCH_E2E_EVENTS") ?? "3000000", System.Globalization.CultureInfo.InvariantCulture), cancellationToken))
             {
                 yield return f;
             }
