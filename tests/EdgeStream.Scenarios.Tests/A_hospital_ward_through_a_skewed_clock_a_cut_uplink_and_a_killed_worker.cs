@@ -28,11 +28,12 @@ namespace EdgeStream.Scenarios.Tests;
 [Trait("Capability", "Tracking")]
 public sealed class A_hospital_ward_through_a_skewed_clock_a_cut_uplink_and_a_killed_worker : IDisposable
 {
-    private const int Patients = 60;
+    private static readonly bool Full = Environment.GetEnvironmentVariable("EDGESTREAM_WARD_SIZE") == "full";
+    private static readonly int Patients = Full ? 200 : 60;
     private const int OverlapMs = 2_000;
-    private const int CutFromMs = 30_000;
-    private const int CutToMs = 130_000;
-    private const int KillAtMs = 110_000;
+    private static readonly int CutFromMs = Full ? 60_000 : 30_000;
+    private static readonly int CutToMs = Full ? 660_000 : 130_000;
+    private static readonly int KillAtMs = Full ? 600_000 : 110_000;
     private const int ReaderBehindMs = -3_600_000;
 
     /// <summary>How far an interval's start may be from the timeline's: arbitration window, hold-off and reads needed, with margin.</summary>
@@ -71,6 +72,7 @@ public sealed class A_hospital_ward_through_a_skewed_clock_a_cut_uplink_and_a_ki
 
             await AtAsync(start, KillAtMs);
             await cloud.Process.KillAsync();
+            var firstLife = cloud.Process.Output;
             await cloud.DisposeAsync();
             cloud = await CloudProcess.StartInAsync(cloudDir, ["gw-front", "gw-care"], mqttPort);
 
@@ -91,7 +93,26 @@ public sealed class A_hospital_ward_through_a_skewed_clock_a_cut_uplink_and_a_ki
             }
             catch (TimeoutException)
             {
-                Assert.Fail($"{mismatches.Count} differences from the timeline remain, among them:\n" + string.Join('\n', mismatches.Take(30)));
+                var histories = new List<string>();
+                foreach (var epc in mismatches.Select(m => m.Split(':')[0]).Distinct().Take(3))
+                {
+                    try
+                    {
+                        histories.Add(epc + " history: " + string.Join("\n  ", (await cloud.GetArrayAsync($"/api/assets/{epc}/history?limit=100")).Select(h => h.GetRawText())));
+                    }
+                    catch (HttpRequestException ex)
+                    {
+                        histories.Add($"{epc} history: {ex.Message}");
+                    }
+                }
+
+                var status = await cloud.Http.GetStringAsync("/api/status");
+                var known = (await cloud.GetArrayAsync("/api/assets")).Length;
+                var secondLife = cloud.Process.Output;
+                await cloud.DisposeAsync();
+                histories.Add($"status: {status}\nassets known: {known}\nfirst life, last lines:\n{Tail(firstLife)}\nsecond life, last lines:\n{Tail(secondLife)}");
+                var dump = await DumpLogAsync(Path.Combine(cloudDir, "log"), mismatches.Select(m => m.Split(':')[0]).Distinct().Take(3).ToHashSet(), start);
+                Assert.Fail(string.Join('\n', histories) + "\n" + dump + "\n" + $"{mismatches.Count} differences from the timeline remain, among them:\n" + string.Join('\n', mismatches.Take(30)));
             }
 
             // The 100 s the front desk buffered came in late, and were placed anyway.
@@ -161,6 +182,40 @@ public sealed class A_hospital_ward_through_a_skewed_clock_a_cut_uplink_and_a_ki
 
         return problems;
     }
+
+    private static async Task<string> DumpLogAsync(string logDir, HashSet<string> epcs, DateTimeOffset start)
+    {
+        var lines = new List<string>();
+        await using var log = EdgeStream.EventLog.Embedded.EmbeddedEventLog.Open(new EdgeStream.EventLog.Embedded.EmbeddedLogOptions { Directory = logDir });
+        var startUs = start.ToUnixTimeMilliseconds() * 1000;
+        var ends = new long[log.PartitionCount];
+        for (var p = 0; p < ends.Length; p++)
+        {
+            ends[p] = (await log.GetOffsetsAsync(p, default)).End;
+        }
+
+        var next = new long[ends.Length];
+        using var consumer = log.CreateConsumer(new EdgeStream.EventLog.LogConsumerOptions { GroupId = "dump-" + Guid.NewGuid().ToString("N") });
+        var idle = 0;
+        while (Enumerable.Range(0, ends.Length).Any(p => next[p] < ends[p]) && idle < 20)
+        {
+            var batch = await consumer.ConsumeAsync(TimeSpan.FromMilliseconds(200), default);
+            idle = batch.Count == 0 ? idle + 1 : 0;
+            foreach (var r in batch)
+            {
+                next[r.Partition] = Math.Max(next[r.Partition], r.Offset + 1);
+                var e = EdgeStream.Contracts.Wire.LogRecordCodec.Decode(r.Value.Span);
+                if (e.Class == EdgeStream.Contracts.DataClass.Presence && epcs.Contains(e.Epc.ToString()))
+                {
+                    lines.Add($"{e.Epc} p{r.Partition}@{r.Offset} {e.GatewayId}/{e.Sequence}/{e.Index} {e.Presence.Kind} {e.Presence.Zone} event {(e.EventTimeUs - startUs) / 1000} corrected {(e.CorrectedTimeUs - startUs) / 1000} ingest {(e.IngestTimeUs - startUs) / 1000} offset {e.ClockOffsetUs / 1000}");
+                }
+            }
+        }
+
+        return string.Join('\n', lines);
+    }
+
+    private static string Tail(string output) => string.Join('\n', output.Split('\n').TakeLast(40));
 
     private static long Ms(JsonElement time, DateTimeOffset start) =>
         (long)(DateTimeOffset.Parse(time.GetString()!, CultureInfo.InvariantCulture) - start).TotalMilliseconds;

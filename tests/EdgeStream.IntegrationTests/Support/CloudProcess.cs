@@ -95,7 +95,9 @@ public sealed class CloudProcess : IAsyncDisposable
         var next = first.GetProperty("next");
         while (next.ValueKind == JsonValueKind.String)
         {
-            var page = await Http.GetFromJsonAsync<JsonElement>(path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "limit=1000&cursor=" + Uri.EscapeDataString(next.GetString()!));
+            // The caller's limit, if it gave one, holds for every page.
+            var limit = path.Contains("limit=", StringComparison.Ordinal) ? string.Empty : "limit=1000&";
+            var page = await Http.GetFromJsonAsync<JsonElement>(path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + limit + "cursor=" + Uri.EscapeDataString(next.GetString()!));
             items.AddRange(page.GetProperty("items").EnumerateArray());
             next = page.GetProperty("next");
         }
