@@ -1,5 +1,5 @@
 using System.Net;
-using EdgeStream.Cloud.Gateways;
+using EdgeStream.Gateways;
 using EdgeStream.Cloud.Http;
 using EdgeStream.Cloud.Mqtt;
 using EdgeStream.Cloud.Tracking;

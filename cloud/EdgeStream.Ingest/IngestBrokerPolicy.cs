@@ -1,4 +1,5 @@
 using EdgeStream.Contracts;
+using EdgeStream.Gateways;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MQTTnet.Protocol;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using EdgeStream.Contracts;
+using EdgeStream.Gateways;
 
 namespace EdgeStream.Ingest;
 
@@ -16,7 +17,7 @@ public sealed class IngestMetrics : IDisposable
     public const string MeterName = "EdgeStream.Ingest";
 
     /// <summary>Most gateways whose last-seen time is tracked.</summary>
-    public const int MaxTrackedGateways = 100_000;
+    public const int MaxTrackedGateways = ClockSkew.MaxTrackedGateways;
 
     private readonly Counter<long> _messages;
     private readonly Counter<long> _reads;

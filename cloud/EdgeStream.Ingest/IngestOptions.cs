@@ -1,4 +1,5 @@
 using EdgeStream.Contracts.Wire;
+using EdgeStream.Gateways;
 
 namespace EdgeStream.Ingest;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using EdgeStream.Contracts;
 using EdgeStream.Contracts.Wire;
 using EdgeStream.EventLog;
+using EdgeStream.Gateways;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,6 +1,7 @@
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet.Server;
+using EdgeStream.Gateways;
 
 namespace EdgeStream.Ingest;
 

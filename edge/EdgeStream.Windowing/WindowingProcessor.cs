@@ -29,7 +29,7 @@ public sealed partial class WindowingProcessor
     private readonly long _defaultDepartureUs;
     private readonly ReadsOutputMode _readsMode;
     private readonly int _sampleEvery;
-    private readonly ReorderBuffer _reorder;
+    private readonly ReadHeap _reorder;
 
     private long _maxEventUs = long.MinValue;
     private long _sweepUs = long.MinValue; // every read with an event time below this has been processed
@@ -58,7 +58,7 @@ public sealed partial class WindowingProcessor
         _defaultDepartureUs = options.DepartureTimeoutMs * 1000L;
         _readsMode = options.Reads.Mode;
         _sampleEvery = options.Reads.SampleEvery;
-        _reorder = new ReorderBuffer(options.MaxBufferedReads);
+        _reorder = new ReadHeap(options.MaxBufferedReads);
 
         _zones = new ZoneRule[options.Zones.Count];
         for (var z = 0; z < _zones.Length; z++)

@@ -1,6 +1,6 @@
 using System.Globalization;
 using EdgeStream.Engine.Checkpoints;
-using EdgeStream.Engine.EventLog;
+using EdgeStream.Engine.Sources.EventLog;
 using EdgeStream.EventLog;
 using EdgeStream.EventLog.Embedded;
 using EdgeStream.EventLog.Kafka;

@@ -1,5 +1,6 @@
 using System.Net;
 using EdgeStream.EventLog.Embedded;
+using EdgeStream.Gateways;
 using EdgeStream.Ingest;
 using MQTTnet.Server;
 

@@ -6,7 +6,7 @@ using EdgeStream.Engine;
 using EdgeStream.Engine.Checkpoints;
 using EdgeStream.Engine.InMemory;
 using EdgeStream.Engine.Io;
-using EdgeStream.Engine.EventLog;
+using EdgeStream.Engine.Sources.EventLog;
 using EdgeStream.Engine.State;
 using EdgeStream.EventLog;
 using EdgeStream.EventLog.Embedded;

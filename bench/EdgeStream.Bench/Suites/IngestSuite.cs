@@ -7,6 +7,7 @@ using EdgeStream.Contracts.Wire;
 using EdgeStream.EventLog;
 using EdgeStream.EventLog.Embedded;
 using EdgeStream.EventLog.Kafka;
+using EdgeStream.Gateways;
 using EdgeStream.Ingest;
 using MQTTnet;
 using MQTTnet.Formatter;

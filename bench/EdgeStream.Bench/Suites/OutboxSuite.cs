@@ -8,7 +8,7 @@ using System.Text.RegularExpressions;
 using EdgeStream.Contracts;
 using EdgeStream.Outbox;
 using EdgeStream.Outbox.Storage;
-using EdgeStream.Outbox.Uplink;
+using EdgeStream.Uplink.Mqtt;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeStream.Bench.Suites;

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using EdgeStream.Contracts;
 using EdgeStream.Contracts.Wire;
+using EdgeStream.Gateways;
 using MQTTnet;
 
 namespace EdgeStream.Bench.Suites;
@@ -142,7 +143,7 @@ internal static partial class TrackingEndToEnd
     {
         var dir = Directory.CreateTempSubdirectory("edgestream-bench-e2e-").FullName;
         var gateways = Enumerable.Range(0, 4).Select(i => "gw-" + i).ToArray();
-        var hash = EdgeStream.Ingest.GatewayPasswords.Hash(Password, 1000);
+        var hash = EdgeStream.Gateways.GatewayPasswords.Hash(Password, 1000);
         var credentials = Path.Combine(dir, "gateways.json");
         await File.WriteAllTextAsync(credentials, JsonSerializer.Serialize(new { gateways = gateways.Select(g => new { gatewayId = g, passwordHash = hash }) }), ct);
         var dll = Path.Combine(AppContext.BaseDirectory, "edgestream-cloud.dll");

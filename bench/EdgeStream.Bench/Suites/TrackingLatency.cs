@@ -7,6 +7,7 @@ using EdgeStream.Contracts.Wire;
 using EdgeStream.Emulators;
 using EdgeStream.EventLog;
 using EdgeStream.EventLog.Embedded;
+using EdgeStream.Gateways;
 
 namespace EdgeStream.Bench.Suites;
 
@@ -40,7 +41,7 @@ internal static partial class TrackingLatency
         await using var reader = new LlrpEmulator(new LlrpEmulatorOptions { Scenario = scenario, StartAt = start });
         await reader.StartAsync(ct);
 
-        var hash = EdgeStream.Ingest.GatewayPasswords.Hash(Password, 1000);
+        var hash = EdgeStream.Gateways.GatewayPasswords.Hash(Password, 1000);
         var credentials = Path.Combine(dir, "gateways.json");
         await File.WriteAllTextAsync(credentials, JsonSerializer.Serialize(new { gateways = new[] { new { gatewayId = "gw-lat", passwordHash = hash } } }), ct);
         var data = Path.Combine(dir, "cloud");

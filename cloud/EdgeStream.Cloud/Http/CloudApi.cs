@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EdgeStream.Cloud.Gateways;
+using EdgeStream.Gateways;
 using EdgeStream.Observability;
 
 namespace EdgeStream.Cloud.Http;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using EdgeStream.Cloud.Gateways;
+using EdgeStream.Gateways;
 using EdgeStream.Cloud.Tracking;
 using EdgeStream.Contracts;
 using EdgeStream.Tracking;

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Diagnostics.Metrics;
-using EdgeStream.Cloud.Gateways;
+using EdgeStream.Gateways;
 using EdgeStream.Contracts;
 using Microsoft.Extensions.Logging;
 

@@ -4,7 +4,7 @@ using EdgeStream.Engine;
 using EdgeStream.Engine.State;
 using EdgeStream.Engine.Checkpoints;
 using EdgeStream.Engine.Checkpoints.Postgres;
-using EdgeStream.Engine.EventLog;
+using EdgeStream.Engine.Sources.EventLog;
 using EdgeStream.EventLog;
 using EdgeStream.Tracking;
 using EdgeStream.Tracking.Storage;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json;
 using EdgeStream.Contracts;
 using EdgeStream.Outbox;
-using EdgeStream.Outbox.Uplink;
+using EdgeStream.Uplink.Mqtt;
 using EdgeStream.Windowing;
 using Microsoft.Extensions.Configuration;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using EdgeStream.Outbox;
-using EdgeStream.Outbox.Uplink;
+using EdgeStream.Uplink.Mqtt;
 using EdgeStream.Windowing;
 
 namespace EdgeStream.Edge.Configuration;

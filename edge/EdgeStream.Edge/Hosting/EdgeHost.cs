@@ -8,7 +8,7 @@ using EdgeStream.Edge.Pipeline;
 using EdgeStream.Edge.Readers;
 using EdgeStream.Outbox;
 using EdgeStream.Outbox.Storage;
-using EdgeStream.Outbox.Uplink;
+using EdgeStream.Uplink.Mqtt;
 using EdgeStream.Readers;
 using EdgeStream.Edge.Scans;
 

@@ -1,4 +1,4 @@
-using EdgeStream.Outbox.Uplink;
+using EdgeStream.Uplink.Mqtt;
 
 namespace EdgeStream.Edge.Hosting;
 

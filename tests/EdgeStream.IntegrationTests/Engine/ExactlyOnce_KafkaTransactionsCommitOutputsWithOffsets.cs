@@ -2,9 +2,9 @@ using System.Text;
 using Confluent.Kafka;
 using EdgeStream.Engine;
 using EdgeStream.Engine.Checkpoints;
-using EdgeStream.Engine.EventLog;
+using EdgeStream.Engine.Sources.EventLog;
 using EdgeStream.Engine.InMemory;
-using EdgeStream.Engine.Kafka;
+using EdgeStream.Engine.Sinks.Kafka;
 using EdgeStream.Engine.TestHost;
 using EdgeStream.EventLog.Kafka;
 

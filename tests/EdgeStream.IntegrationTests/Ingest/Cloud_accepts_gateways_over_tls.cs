@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using EdgeStream.Contracts;
 using EdgeStream.Contracts.Wire;
+using EdgeStream.Gateways;
 using EdgeStream.Tests.Support;
 using MQTTnet;
 
@@ -29,7 +30,7 @@ public sealed class Cloud_accepts_gateways_over_tls : IDisposable
         using var stranger = X509CertificateLoader.LoadPkcs12(SelfSigned("CN=gw-cert").Export(X509ContentType.Pkcs12, "c"), "c");
 
         var cloudDir = Directory.CreateDirectory(Path.Combine(_dir, "cloud")).FullName;
-        var hash = EdgeStream.Ingest.GatewayPasswords.Hash(CloudProcess.GatewayPassword, 1000);
+        var hash = EdgeStream.Gateways.GatewayPasswords.Hash(CloudProcess.GatewayPassword, 1000);
         var gateways = Path.Combine(_dir, "gateways-tls.json");
         await File.WriteAllTextAsync(gateways, JsonSerializer.Serialize(new
         {

@@ -5,6 +5,7 @@ using EdgeStream.Contracts;
 using EdgeStream.Contracts.Wire;
 using EdgeStream.EventLog;
 using EdgeStream.EventLog.Embedded;
+using EdgeStream.Gateways;
 using EdgeStream.Ingest;
 using MQTTnet;
 using MQTTnet.Formatter;

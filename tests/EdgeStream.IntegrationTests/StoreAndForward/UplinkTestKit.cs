@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using EdgeStream.Contracts;
 using EdgeStream.Outbox;
 using EdgeStream.Outbox.Storage;
-using EdgeStream.Outbox.Uplink;
+using EdgeStream.Uplink.Mqtt;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EdgeStream.Tests.StoreAndForward;

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using EdgeStream.Gateways;
 
 namespace EdgeStream.Tests.Support;
 
@@ -55,7 +56,7 @@ public sealed class CloudProcess : IAsyncDisposable
     private static async Task<CloudProcess> StartCoreAsync(string dataDir, bool ownsDataDir, string[] gateways, int mqttPort, string[] extraArgs)
     {
         var credentials = Path.Combine(dataDir, "gateways.json");
-        var hash = EdgeStream.Ingest.GatewayPasswords.Hash(GatewayPassword, 1000);
+        var hash = EdgeStream.Gateways.GatewayPasswords.Hash(GatewayPassword, 1000);
         await File.WriteAllTextAsync(credentials, JsonSerializer.Serialize(new
         {
             gateways = gateways.Select(g => new { gatewayId = g, passwordHash = hash }),

@@ -1,5 +1,5 @@
-using EdgeStream.Engine.EventLog;
-using EdgeStream.Engine.Kafka;
+using EdgeStream.Engine.Sources.EventLog;
+using EdgeStream.Engine.Sinks.Kafka;
 
 namespace EdgeStream.Tests.Engine;
 

@@ -1,5 +1,5 @@
 using EdgeStream.Engine;
-using EdgeStream.Engine.EventLog;
+using EdgeStream.Engine.Sources.EventLog;
 using EdgeStream.EventLog;
 using EdgeStream.EventLog.Embedded;
 

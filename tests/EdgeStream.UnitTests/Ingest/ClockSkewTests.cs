@@ -1,3 +1,4 @@
+using EdgeStream.Gateways;
 using EdgeStream.Ingest;
 
 namespace EdgeStream.Tests.Ingest;

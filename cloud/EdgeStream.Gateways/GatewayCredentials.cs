@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using EdgeStream.Contracts;
 
-namespace EdgeStream.Ingest;
+namespace EdgeStream.Gateways;
 
 /// <summary>How one gateway proves who it is: a password hash, a client-certificate thumbprint, or both.</summary>
 public sealed record GatewayCredential

@@ -3,12 +3,12 @@ using EdgeStream.Contracts;
 namespace EdgeStream.Windowing;
 
 /// <summary>
-/// Bounded event-time reorder buffer: a binary min-heap of (event time, slot) over a pool of reads, so
+/// The windowing stage's bounded event-time reorder of raw reads: a binary min-heap of (event time, slot) over a pool of reads, so
 /// heap moves shuffle 16-byte entries rather than whole reads. Reads with equal event times come out in
 /// a total order of their content (<see cref="Compare"/>), which is what makes the windowing output
 /// independent of arrival order. Grows by doubling up to its capacity and never allocates after that.
 /// </summary>
-internal sealed class ReorderBuffer
+internal sealed class ReadHeap
 {
     private readonly int _capacity;
     private TagRead[] _reads;
@@ -17,7 +17,7 @@ internal sealed class ReorderBuffer
     private int _freeCount;
     private int _count;
 
-    public ReorderBuffer(int capacity)
+    public ReadHeap(int capacity)
     {
         _capacity = capacity;
         var initial = Math.Min(capacity, 1024);

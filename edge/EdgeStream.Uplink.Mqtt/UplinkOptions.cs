@@ -1,6 +1,7 @@
 using EdgeStream.Contracts;
+using EdgeStream.Outbox;
 
-namespace EdgeStream.Outbox.Uplink;
+namespace EdgeStream.Uplink.Mqtt;
 
 /// <summary>
 /// Settings of the MQTT uplink. Defaults live here; <see cref="Validate"/> names the configuration

@@ -1,7 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 
-namespace EdgeStream.Engine.Kafka;
+namespace EdgeStream.Engine.Sinks.Kafka;
 
 /// <summary>
 /// Writes a job's outputs to a Kafka topic, keyed by the job's key, with the deterministic output id in

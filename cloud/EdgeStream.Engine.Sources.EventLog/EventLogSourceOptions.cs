@@ -1,6 +1,6 @@
 using EdgeStream.EventLog;
 
-namespace EdgeStream.Engine.EventLog;
+namespace EdgeStream.Engine.Sources.EventLog;
 
 /// <summary>
 /// How a stream-service instance reads the event log: its consumer group and the sizes of the hand-over

@@ -4,7 +4,7 @@ using EdgeStream.EventLog;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace EdgeStream.Engine.EventLog;
+namespace EdgeStream.Engine.Sources.EventLog;
 
 /// <summary>
 /// The engine's source on the event log (<see cref="IEventLog"/>: embedded or Kafka). One consumer-group
@@ -53,7 +53,7 @@ public sealed partial class EventLogSource : IPartitionedSource, IAsyncDisposabl
     {
         _log = log;
         _options = options.Validate();
-        _logger = (loggers ?? NullLoggerFactory.Instance).CreateLogger("EdgeStream.Engine.EventLog.EventLogSource");
+        _logger = (loggers ?? NullLoggerFactory.Instance).CreateLogger("EdgeStream.Engine.Sources.EventLog.EventLogSource");
         _feeds = new Feed?[log.PartitionCount];
     }
 

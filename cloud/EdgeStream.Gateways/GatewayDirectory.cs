@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using EdgeStream.Contracts;
 
-namespace EdgeStream.Cloud.Gateways;
+namespace EdgeStream.Gateways;
 
 /// <summary>A gateway as <c>GET /api/gateways</c> and the portal show it.</summary>
 /// <remarks>
@@ -100,7 +100,7 @@ public sealed class GatewayDirectory(TimeProvider clock, TimeSpan timeout)
     }
 
     /// <summary>Ingest's clock measurements, in a process that runs ingest.</summary>
-    public EdgeStream.Ingest.ClockSkew? ClockSkew { get; set; }
+    public ClockSkew? ClockSkew { get; set; }
 
     /// <summary>Every gateway, ordered by id, with its clock skew once ingest has measured it.</summary>
     public IReadOnlyList<GatewayView> Snapshot()

@@ -1,4 +1,4 @@
-namespace EdgeStream.Outbox.Uplink;
+namespace EdgeStream.Uplink.Mqtt;
 
 /// <summary>A token bucket over payload bytes: keeps the uplink under a cap on metered links.</summary>
 internal sealed class BandwidthLimiter(long bytesPerSecond, TimeProvider time)

@@ -1,4 +1,4 @@
-namespace EdgeStream.Engine.Kafka;
+namespace EdgeStream.Engine.Sinks.Kafka;
 
 /// <summary>
 /// Where a job's outputs go in Kafka, and whether they are committed in transactions with the input

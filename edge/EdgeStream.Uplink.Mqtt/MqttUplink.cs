@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using EdgeStream.Contracts;
+using EdgeStream.Outbox;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -10,7 +11,9 @@ using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 
-namespace EdgeStream.Outbox.Uplink;
+namespace EdgeStream.Uplink.Mqtt;
+
+using Outbox = EdgeStream.Outbox.Outbox;
 
 /// <summary>
 /// Drains the outbox to an MQTT broker: QoS 1 on a persistent session, a batch released only after

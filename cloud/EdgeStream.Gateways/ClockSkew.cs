@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace EdgeStream.Ingest;
+namespace EdgeStream.Gateways;
 
 /// <summary>
 /// Measures how far each gateway's event times are from the cloud's clock, and says what correction
@@ -33,6 +33,9 @@ namespace EdgeStream.Ingest;
 /// </remarks>
 public sealed class ClockSkew
 {
+    /// <summary>Most gateways measured at once; a flood of invented ids clears the table rather than grow it.</summary>
+    public const int MaxTrackedGateways = 100_000;
+
     private const int Rank = 3;
     private const int MaxSamples = 256;
     private readonly ConcurrentDictionary<string, Gateway> _gateways = new(StringComparer.Ordinal);
@@ -113,7 +116,7 @@ public sealed class ClockSkew
 
     private Gateway For(string gatewayId)
     {
-        if (_gateways.Count >= IngestMetrics.MaxTrackedGateways && !_gateways.ContainsKey(gatewayId))
+        if (_gateways.Count >= MaxTrackedGateways && !_gateways.ContainsKey(gatewayId))
         {
             _gateways.Clear();
         }
