@@ -1,7 +1,5 @@
 using EdgeStream.Engine.Checkpoints;
 using EdgeStream.Engine.Checkpoints.Postgres;
-using EdgeStream.Tests;
-using EdgeStream.Tests.Support;
 using Npgsql;
 
 namespace EdgeStream.Engine.Checkpoints.Tests;

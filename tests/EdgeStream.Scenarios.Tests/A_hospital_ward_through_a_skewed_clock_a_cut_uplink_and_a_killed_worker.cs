@@ -2,9 +2,6 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using EdgeStream.Emulators;
-using EdgeStream.Tests;
-using EdgeStream.Tests.StoreAndForward;
-using EdgeStream.Tests.Support;
 
 namespace EdgeStream.Scenarios.Tests;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using EdgeStream.Contracts;
-using EdgeStream.Tests.Windowing;
+using EdgeStream.Windowing.Tests;
 using EdgeStream.Windowing;
 
 namespace EdgeStream.Bench.Suites;

@@ -1,0 +1,118 @@
+using EdgeStream.Contracts;
+using EdgeStream.Contracts.Wire;
+
+namespace EdgeStream.Contracts.Tests;
+
+[Trait("Capability", "Ingest")]
+public sealed class Log_record_codec
+{
+    [Fact]
+    public void Reads_and_presence_events_round_trip_with_their_batch_identity()
+    {
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var batch = Batches.Reads("gw-1", 77, 3);
+        for (var i = 0; i < 3; i++)
+        {
+            var n = LogRecordCodec.EncodeRead("gw-1", 77, i, 3, batch.Reads[i], buffer);
+            var entry = LogRecordCodec.Decode(buffer.AsSpan(0, n));
+            Assert.Equal(new LogEntry("gw-1", 77, i, 3, DataClass.Reads, batch.Reads[i], default), entry);
+            Assert.Equal(batch.Reads[i].Epc, entry.Epc);
+        }
+
+        var presence = Batches.Presence("gw-1", 78).Events[0];
+        var m = LogRecordCodec.EncodePresence("gw-1", 78, 0, 1, presence, buffer);
+        var decoded = LogRecordCodec.Decode(buffer.AsSpan(0, m));
+        Assert.Equal(presence, decoded.Presence);
+        Assert.Equal(presence.EventTimeUs, decoded.EventTimeUs);
+    }
+
+    [Fact]
+    public void The_largest_record_fits_the_documented_bound()
+    {
+        var longName = new string('r', WireLimits.MaxStringBytes);
+        var read = new TagRead
+        {
+            Epc = Epc.FromBytes(new byte[62]),
+            ReaderId = longName,
+            Antenna = ushort.MaxValue,
+            RssiCentiDbm = short.MinValue,
+            EventTimeUs = long.MinValue,
+            SeenCount = ushort.MaxValue,
+            OperatorId = longName,
+        };
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var n = LogRecordCodec.EncodeRead(new string('g', Topics.MaxGatewayIdLength), ulong.MaxValue, int.MaxValue - 1, int.MaxValue, read, buffer, long.MinValue, long.MinValue);
+        Assert.Equal(read, LogRecordCodec.Decode(buffer.AsSpan(0, n)).Read);
+    }
+
+    [Fact]
+    public void Version_2_carries_the_ingest_time_and_the_clock_correction_and_places_by_the_corrected_time()
+    {
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var read = Batches.Reads("gw-1", 5, 1).Reads[0] with { EventTimeUs = 10_000_000 };
+        var n = LogRecordCodec.EncodeRead("gw-1", 5, 0, 1, read, buffer, ingestTimeUs: 9_000_000, clockOffsetUs: 3_000_000);
+        var entry = LogRecordCodec.Decode(buffer.AsSpan(0, n));
+        Assert.Equal(2, buffer[0]);
+        Assert.Equal(9_000_000, entry.IngestTimeUs);
+        Assert.Equal(3_000_000, entry.ClockOffsetUs);
+        Assert.Equal(7_000_000, entry.CorrectedTimeUs);
+
+        // A clock ahead that was not corrected yet never places an event after ingest received it.
+        n = LogRecordCodec.EncodeRead("gw-1", 5, 0, 1, read, buffer, ingestTimeUs: 8_000_000, clockOffsetUs: 0);
+        Assert.Equal(8_000_000, LogRecordCodec.Decode(buffer.AsSpan(0, n)).CorrectedTimeUs);
+
+        // A clock behind is moved forward by the correction.
+        n = LogRecordCodec.EncodeRead("gw-1", 5, 0, 1, read, buffer, ingestTimeUs: 3_700_000_000, clockOffsetUs: -3_600_000_000);
+        Assert.Equal(3_610_000_000, LogRecordCodec.Decode(buffer.AsSpan(0, n)).CorrectedTimeUs);
+    }
+
+    [Fact]
+    public void Version_1_records_already_in_a_log_still_decode_with_no_correction()
+    {
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var presence = Batches.Presence("gw-1", 78).Events[0];
+        var n = LogRecordCodec.EncodePresence("gw-1", 78, 0, 1, presence, buffer);
+
+        // Version 1 is version 2 without the two trailing zigzag zeros.
+        var v1 = buffer.AsSpan(0, n - 2).ToArray();
+        v1[0] = 1;
+        var entry = LogRecordCodec.Decode(v1);
+        Assert.Equal(presence, entry.Presence);
+        Assert.Equal(0, entry.IngestTimeUs);
+        Assert.Equal(presence.EventTimeUs, entry.CorrectedTimeUs);
+
+        // The same bytes marked version 2 are a record cut short.
+        Assert.Equal(WireError.Truncated, Assert.Throws<WireFormatException>(() => LogRecordCodec.Decode(buffer.AsSpan(0, n - 2))).Error);
+    }
+
+    [Fact]
+    public void Damaged_records_throw_wire_format_errors_only()
+    {
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var n = LogRecordCodec.EncodeRead("gw-1", 1, 0, 1, Batches.Reads("gw-1", 1, 1).Reads[0], buffer);
+        var good = buffer.AsSpan(0, n).ToArray();
+        var rng = new Random(7);
+        for (var i = 0; i < 5000; i++)
+        {
+            var bad = good.ToArray();
+            if (i % 3 == 0)
+            {
+                bad = bad.AsSpan(0, rng.Next(bad.Length)).ToArray();
+            }
+            else
+            {
+                bad[rng.Next(bad.Length)] = (byte)rng.Next(256);
+            }
+
+            try
+            {
+                LogRecordCodec.Decode(bad);
+            }
+            catch (WireFormatException)
+            {
+            }
+        }
+
+        Assert.Equal(WireError.UnsupportedVersion, Assert.Throws<WireFormatException>(() => LogRecordCodec.Decode([9, 1])).Error);
+    }
+}

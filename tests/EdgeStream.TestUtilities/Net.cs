@@ -1,0 +1,35 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace EdgeStream.TestUtilities;
+
+/// <summary>Loopback ports and waiting for a server to answer.</summary>
+public static class Net
+{
+    /// <summary>
+    /// A free loopback port for servers that cannot report the port they bound (MQTTnet's server, a
+    /// Mosquitto config file): bind 0, read it back, release it.
+    /// </summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        while (!await condition())
+        {
+            if (cts.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Timed out waiting for {what}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
