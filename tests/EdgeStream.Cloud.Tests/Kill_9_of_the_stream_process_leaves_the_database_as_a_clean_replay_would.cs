@@ -174,9 +174,7 @@ public sealed class Kill_9_of_the_stream_process_leaves_the_database_as_a_clean_
 
     private static async Task<IMqttClient> ConnectAsync(int port)
     {
-        var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port)
-            .WithClientId(Gateway).WithCredentials(Gateway, CloudProcess.GatewayPassword).Build());
+        var client = await CloudProcess.ConnectGatewayAsync(port, Gateway);
         return client;
     }
 }

@@ -117,9 +117,7 @@ public sealed class Skewed_gateway_clocks_are_measured_and_corrected
 
         public static async Task<Gateway> ConnectAsync(CloudProcess cloud, string id, long skewUs)
         {
-            var client = new MqttClientFactory().CreateMqttClient();
-            await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort)
-                .WithClientId(id).WithCredentials(id, CloudProcess.GatewayPassword).Build());
+            var client = await CloudProcess.ConnectGatewayAsync(cloud.MqttPort, id);
             return new Gateway(client, id, skewUs);
         }
 

@@ -18,9 +18,7 @@ public sealed class The_cloud_ingests_gateway_batches
     public async Task Presence_events_set_zones_and_garbage_is_counted_not_fatal()
     {
         await using var cloud = await CloudProcess.StartAsync(["gw-test"]);
-        using var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort)
-            .WithClientId("gw-test").WithCredentials("gw-test", CloudProcess.GatewayPassword).Build());
+        using var client = await CloudProcess.ConnectGatewayAsync(cloud.MqttPort, "gw-test");
 
         var pump = Epc.ParseHex("300833B2DDD9014000000001");
         var now = EventTimes.NowUs();

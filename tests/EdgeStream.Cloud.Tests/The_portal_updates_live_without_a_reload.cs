@@ -27,8 +27,7 @@ public sealed class The_portal_updates_live_without_a_reload
         await page.GotoAsync(cloud.Http.BaseAddress!.ToString());
         await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("live", new() { Timeout = 30_000 });
 
-        using var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort).WithClientId("gw-portal").WithCredentials("gw-portal", CloudProcess.GatewayPassword).Build());
+        using var client = await CloudProcess.ConnectGatewayAsync(cloud.MqttPort, "gw-portal");
         var epc = Epc.ParseHex("E28011606000020000000042");
         var now = EventTimes.NowUs();
 

@@ -171,9 +171,7 @@ public sealed class The_tracking_api_serves_registry_locations_and_history
 
     private static async Task<IMqttClient> ConnectAsync(CloudProcess cloud, string gateway)
     {
-        var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort)
-            .WithClientId(gateway).WithCredentials(gateway, CloudProcess.GatewayPassword).Build());
+        var client = await CloudProcess.ConnectGatewayAsync(cloud.MqttPort, gateway);
         return client;
     }
 

@@ -24,9 +24,7 @@ public sealed class The_tracking_job_waits_out_a_database_outage_and_loses_nothi
     {
         var cs = await server.CreateDatabaseAsync();
         await using var cloud = await CloudProcess.StartAsync(["gw-db"], "--database", "postgres", "--Tracking:ConnectionString", cs);
-        var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", cloud.MqttPort)
-            .WithClientId("gw-db").WithCredentials("gw-db", CloudProcess.GatewayPassword).Build());
+        var client = await CloudProcess.ConnectGatewayAsync(cloud.MqttPort, "gw-db");
         using var _ = client;
         ulong seq = 0;
         var t0 = EventTimes.NowUs() - 60_000_000;

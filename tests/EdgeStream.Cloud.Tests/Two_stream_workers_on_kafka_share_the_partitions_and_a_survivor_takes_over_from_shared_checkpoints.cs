@@ -182,9 +182,7 @@ public sealed class Two_stream_workers_on_kafka_share_the_partitions_and_a_survi
 
     private static async Task<IMqttClient> ConnectAsync(int port)
     {
-        var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port)
-            .WithClientId(Gateway).WithCredentials(Gateway, CloudProcess.GatewayPassword).Build());
+        var client = await CloudProcess.ConnectGatewayAsync(port, Gateway);
         return client;
     }
 }

@@ -36,6 +36,15 @@ public sealed class CloudProcess : IAsyncDisposable
     /// <summary>Password of every gateway <see cref="StartAsync"/> registers (user name = gateway id).</summary>
     public const string GatewayPassword = "test-secret";
 
+    /// <summary>An MQTT client connected to the cloud's broker on <paramref name="mqttPort"/> as gateway <paramref name="gatewayId"/>, with <see cref="GatewayPassword"/>.</summary>
+    public static async Task<MQTTnet.IMqttClient> ConnectGatewayAsync(int mqttPort, string gatewayId)
+    {
+        var client = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", mqttPort)
+            .WithClientId(gatewayId).WithCredentials(gatewayId, GatewayPassword).Build());
+        return client;
+    }
+
     /// <summary>The cloud's data folder (event log, ingest state).</summary>
     public string DataDir => _dataDir;
 
