@@ -1,5 +1,3 @@
-using EdgeStream.Contracts;
-
 namespace EdgeStream.Windowing;
 
 public sealed partial class WindowingProcessor
@@ -27,67 +25,7 @@ public sealed partial class WindowingProcessor
         next._anchorEventUs = _anchorEventUs;
         var nowUs = _maxEventUs == long.MinValue ? 0 : _maxEventUs;
 
-        var zoneByName = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var z = 0; z < next._zones.Length; z++)
-        {
-            zoneByName.Add(next._zones[z].Name, z);
-        }
-
-        // Carry tags in a stable order (EPC), so which tags fit under a smaller capacity is deterministic.
-        var present = new List<int>(_present);
-        foreach (var i in _tagIndex.Values)
-        {
-            if (_tags[i].Zone >= 0)
-            {
-                present.Add(i);
-            }
-        }
-
-        present.Sort((a, b) => _tags[a].Epc.CompareTo(_tags[b].Epc));
-        foreach (var i in present)
-        {
-            ref var tag = ref _tags[i];
-            if (zoneByName.TryGetValue(_zones[tag.Zone].Name, out var zone) && next._tagIndex.Count < next._maxTags)
-            {
-                next.Adopt(in tag, zone, nowUs);
-                continue;
-            }
-
-            _departures++;
-            _present--;
-            output.OnPresence(Presence(tag.Epc, PresenceKind.Depart, tag.Zone, null, Math.Max(nowUs, tag.LastSeenUs), StayEvidence(in tag)));
-        }
-
+        _arbiter.CarryInto(next._arbiter, nowUs, output);
         return next;
     }
-
-    private void Adopt(in TagState carried, int zone, long nowUs)
-    {
-        var i = AllocateTag(carried.Epc, carried.LastSeenUs);
-        _tagIndex.Add(carried.Epc, i);
-        ref var tag = ref _tags[i];
-        tag.Zone = zone;
-        tag.ZoneSinceUs = nowUs;
-        tag.StayReads = carried.StayReads;
-        tag.StayRssiReads = carried.StayRssiReads;
-        tag.StayRssiSum = carried.StayRssiSum;
-        tag.StayPeak = carried.StayPeak;
-        _present++;
-
-        var deadline = tag.LastSeenUs + _zones[zone].DepartureUs;
-        if (deadline < tag.DeadlineUs)
-        {
-            tag.Generation++;
-            tag.DeadlineUs = deadline;
-            _timers.Enqueue(new TimerRef(i, tag.Generation), new TimerKey(deadline, tag.Epc));
-        }
-    }
-
-    private static WindowStats StayEvidence(in TagState tag) => new()
-    {
-        Count = tag.StayReads,
-        RssiCount = tag.StayRssiReads,
-        RssiSum = tag.StayRssiSum,
-        Peak = tag.StayPeak,
-    };
 }

@@ -43,8 +43,9 @@ public sealed partial class WindowingProcessor
     private long _anchorProcessingUs;
     private long _anchorEventUs;
 
-    private long _readsIn, _readsInvalid, _readsUnzoned, _readsLate, _readsOverCapacity, _reorderOverflows;
-    private long _observationsClosedEarly, _readsForwarded, _observations, _arrivals, _moves, _departures;
+    private readonly ZoneArbiter _arbiter;
+    private long _readsIn, _readsInvalid, _readsUnzoned, _readsLate, _reorderOverflows;
+    private long _observationsClosedEarly, _readsForwarded, _observations;
 
     /// <summary>Creates a processor for validated <paramref name="options"/>.</summary>
     /// <exception cref="WindowingOptionsException">The options are not valid; the message names the key.</exception>
@@ -76,10 +77,8 @@ public sealed partial class WindowingProcessor
             Reader(r.Id).OffsetUs = r.ClockOffsetMs * 1000L;
         }
 
-        _bucketUs = Math.Max(1, options.Arbitration.WindowMs * 1000L / BucketsPerSlot);
-        _maxTags = options.MaxTrackedTags;
+        _arbiter = new ZoneArbiter(_zones, options.Arbitration.WindowMs, _defaultDepartureUs, options.MaxTrackedTags);
         _maxOpenObservations = options.MaxOpenObservations;
-        InitTags();
         InitObservations();
     }
 
@@ -93,16 +92,16 @@ public sealed partial class WindowingProcessor
         ReadsInvalid = _readsInvalid,
         ReadsUnzoned = _readsUnzoned,
         ReadsLate = _readsLate,
-        ReadsOverTagCapacity = _readsOverCapacity,
+        ReadsOverTagCapacity = _arbiter.ReadsOverCapacity,
         ReorderOverflows = _reorderOverflows,
         ObservationsClosedEarly = _observationsClosedEarly,
         ReadsForwarded = _readsForwarded,
         Observations = _observations,
-        Arrivals = _arrivals,
-        Moves = _moves,
-        Departures = _departures,
-        TrackedTags = _tagIndex.Count,
-        PresentTags = _present,
+        Arrivals = _arbiter.Arrivals,
+        Moves = _arbiter.Moves,
+        Departures = _arbiter.Departures,
+        TrackedTags = _arbiter.TrackedTags,
+        PresentTags = _arbiter.PresentTags,
         BufferedReads = _reorder.Count,
         OpenObservations = _obsIndex.Count,
     };
@@ -277,7 +276,7 @@ public sealed partial class WindowingProcessor
             return;
         }
 
-        Arbitrate(in read, zone, output);
+        _arbiter.Arbitrate(in read, zone, output);
     }
 
     /// <summary>Fires observation closes and departure timers in deadline order up to <paramref name="limitUs"/>.</summary>
@@ -286,7 +285,7 @@ public sealed partial class WindowingProcessor
         while (true)
         {
             var observationDue = NextObservationDeadline();
-            var timerDue = NextTimerDeadline();
+            var timerDue = _arbiter.NextTimerDeadline();
             var next = Math.Min(observationDue, timerDue);
             if (next == long.MaxValue || (inclusive ? next > limitUs : next >= limitUs))
             {
@@ -299,7 +298,7 @@ public sealed partial class WindowingProcessor
             }
             else
             {
-                FireNextTimer(output);
+                _arbiter.FireNextTimer(output);
             }
         }
     }
@@ -351,7 +350,7 @@ public sealed partial class WindowingProcessor
     }
 
     /// <summary>A zone's settings with defaults applied, in the units the hot path uses.</summary>
-    private readonly record struct ZoneRule(
+    internal readonly record struct ZoneRule(
         string Name,
         ZoneKind Kind,
         int MinReads,

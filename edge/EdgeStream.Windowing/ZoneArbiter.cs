@@ -3,7 +3,13 @@ using EdgeStream.Contracts;
 
 namespace EdgeStream.Windowing;
 
-public sealed partial class WindowingProcessor
+/// <summary>
+/// Zone arbitration: for each tag, RSSI statistics over the zones that hear it within the arbitration
+/// window; an arrive or move when one zone has enough evidence (and, for a move, beats the current zone by
+/// the margin after the hold-off); a depart when the tag is not heard for its zone's departure timeout.
+/// Fed in event-time order by <see cref="WindowingProcessor"/>, which owns reordering, dedupe and raw reads.
+/// </summary>
+internal sealed class ZoneArbiter
 {
     // Each tag keeps RSSI statistics for up to SlotsPerTag zones at once, each over BucketsPerSlot time
     // buckets that together span the arbitration window: a fixed, small amount of memory per tag however
@@ -15,21 +21,27 @@ public sealed partial class WindowingProcessor
     // RSSI sums are ints; a bucket stops adding RSSI (it keeps counting reads) long before one could overflow.
     private const int MaxRssiReadsPerBucket = 100_000;
 
+    private readonly WindowingProcessor.ZoneRule[] _zones;
+    private readonly long _defaultDepartureUs;
     private readonly long _bucketUs;
     private readonly int _maxTags;
-    private Dictionary<Epc, int> _tagIndex = null!;
-    private TagState[] _tags = null!;
-    private int[] _slotZone = null!;
-    private long[] _slotLastUs = null!;
-    private Bucket[] _buckets = null!;
-    private int[] _freeTags = null!;
+    private readonly Dictionary<Epc, int> _tagIndex;
+    private TagState[] _tags;
+    private int[] _slotZone;
+    private long[] _slotLastUs;
+    private Bucket[] _buckets;
+    private int[] _freeTags;
     private int _freeTagCount;
     private int _present;
     private long _epochBaseUs = long.MinValue;
-    private PriorityQueue<TimerRef, TimerKey> _timers = null!;
+    private readonly PriorityQueue<TimerRef, TimerKey> _timers;
 
-    private void InitTags()
+    public ZoneArbiter(WindowingProcessor.ZoneRule[] zones, int windowMs, long defaultDepartureUs, int maxTags)
     {
+        _zones = zones;
+        _defaultDepartureUs = defaultDepartureUs;
+        _bucketUs = Math.Max(1, windowMs * 1000L / BucketsPerSlot);
+        _maxTags = maxTags;
         var initial = Math.Min(_maxTags, 1024);
         _tagIndex = new Dictionary<Epc, int>(initial);
         _tags = [];
@@ -41,7 +53,21 @@ public sealed partial class WindowingProcessor
         GrowTags(initial);
     }
 
-    private void Arbitrate(in TagRead read, int zone, IWindowOutput output)
+    /// <summary>Reads refused because <see cref="WindowingOptions.MaxTrackedTags"/> tags are tracked.</summary>
+    public long ReadsOverCapacity { get; private set; }
+
+    public long Arrivals { get; private set; }
+
+    public long Moves { get; private set; }
+
+    public long Departures { get; private set; }
+
+    public int TrackedTags => _tagIndex.Count;
+
+    public int PresentTags => _present;
+
+    /// <summary>Takes one read, in event-time order, of a tag heard in <paramref name="zone"/>.</summary>
+    public void Arbitrate(in TagRead read, int zone, IWindowOutput output)
     {
         var t = read.EventTimeUs;
         ref var indexRef = ref CollectionsMarshal.GetValueRefOrAddDefault(_tagIndex, read.Epc, out var exists);
@@ -50,7 +76,7 @@ public sealed partial class WindowingProcessor
             if (_tagIndex.Count > _maxTags)
             {
                 _tagIndex.Remove(read.Epc);
-                _readsOverCapacity++;
+                ReadsOverCapacity++;
                 output.OnRejected(in read, WindowRejectReason.TagCapacity);
                 return;
             }
@@ -144,7 +170,7 @@ public sealed partial class WindowingProcessor
 
         if (tag.Zone < 0)
         {
-            _arrivals++;
+            Arrivals++;
             _present++;
             EnterZone(i, ref tag, best, bestStats, t);
             output.OnPresence(Presence(tag.Epc, PresenceKind.Arrive, best, null, t, bestStats));
@@ -166,7 +192,7 @@ public sealed partial class WindowingProcessor
             }
         }
 
-        _moves++;
+        Moves++;
         var fromZone = tag.Zone;
         EnterZone(i, ref tag, best, bestStats, t);
         output.OnPresence(Presence(tag.Epc, PresenceKind.Move, best, _zones[fromZone].Name, t, bestStats));
@@ -323,9 +349,11 @@ public sealed partial class WindowingProcessor
         }
     }
 
-    private long NextTimerDeadline() => _timers.TryPeek(out _, out var key) ? key.DeadlineUs : long.MaxValue;
+    /// <summary>The event time of the next departure timer, or <see cref="long.MaxValue"/>.</summary>
+    public long NextTimerDeadline() => _timers.TryPeek(out _, out var key) ? key.DeadlineUs : long.MaxValue;
 
-    private void FireNextTimer(IWindowOutput output)
+    /// <summary>Fires the next departure timer: a departure, or a later deadline when the tag was heard since.</summary>
+    public void FireNextTimer(IWindowOutput output)
     {
         _timers.TryDequeue(out var timer, out var key);
         ref var tag = ref _tags[timer.Tag];
@@ -346,13 +374,81 @@ public sealed partial class WindowingProcessor
 
         if (tag.Zone >= 0)
         {
-            _departures++;
+            Departures++;
             _present--;
             output.OnPresence(Presence(tag.Epc, PresenceKind.Depart, tag.Zone, null, key.DeadlineUs, StayEvidence(in tag)));
         }
 
         FreeTag(timer.Tag);
     }
+
+    /// <summary>
+    /// Carries the tags present in a zone that <paramref name="next"/> still has (by name) into it, in EPC
+    /// order, up to its capacity; the others depart at <paramref name="nowUs"/>.
+    /// </summary>
+    public void CarryInto(ZoneArbiter next, long nowUs, IWindowOutput output)
+    {
+        var zoneByName = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var z = 0; z < next._zones.Length; z++)
+        {
+            zoneByName.Add(next._zones[z].Name, z);
+        }
+
+        // Carry tags in a stable order (EPC), so which tags fit under a smaller capacity is deterministic.
+        var present = new List<int>(_present);
+        foreach (var i in _tagIndex.Values)
+        {
+            if (_tags[i].Zone >= 0)
+            {
+                present.Add(i);
+            }
+        }
+
+        present.Sort((a, b) => _tags[a].Epc.CompareTo(_tags[b].Epc));
+        foreach (var i in present)
+        {
+            ref var tag = ref _tags[i];
+            if (zoneByName.TryGetValue(_zones[tag.Zone].Name, out var zone) && next._tagIndex.Count < next._maxTags)
+            {
+                next.Adopt(in tag, zone, nowUs);
+                continue;
+            }
+
+            Departures++;
+            _present--;
+            output.OnPresence(Presence(tag.Epc, PresenceKind.Depart, tag.Zone, null, Math.Max(nowUs, tag.LastSeenUs), StayEvidence(in tag)));
+        }
+    }
+
+    private void Adopt(in TagState carried, int zone, long nowUs)
+    {
+        var i = AllocateTag(carried.Epc, carried.LastSeenUs);
+        _tagIndex.Add(carried.Epc, i);
+        ref var tag = ref _tags[i];
+        tag.Zone = zone;
+        tag.ZoneSinceUs = nowUs;
+        tag.StayReads = carried.StayReads;
+        tag.StayRssiReads = carried.StayRssiReads;
+        tag.StayRssiSum = carried.StayRssiSum;
+        tag.StayPeak = carried.StayPeak;
+        _present++;
+
+        var deadline = tag.LastSeenUs + _zones[zone].DepartureUs;
+        if (deadline < tag.DeadlineUs)
+        {
+            tag.Generation++;
+            tag.DeadlineUs = deadline;
+            _timers.Enqueue(new TimerRef(i, tag.Generation), new TimerKey(deadline, tag.Epc));
+        }
+    }
+
+    private static WindowStats StayEvidence(in TagState tag) => new()
+    {
+        Count = tag.StayReads,
+        RssiCount = tag.StayRssiReads,
+        RssiSum = tag.StayRssiSum,
+        Peak = tag.StayPeak,
+    };
 
     private struct TagState
     {
