@@ -26,7 +26,6 @@ public sealed partial class WindowingProcessor
     private readonly Dictionary<string, ReaderEntry> _readers = new(StringComparer.Ordinal);
     private readonly long _toleranceUs;
     private readonly long _dedupeUs;
-    private readonly long _defaultDepartureUs;
     private readonly ReadsOutputMode _readsMode;
     private readonly int _sampleEvery;
     private readonly ReadHeap _reorder;
@@ -56,7 +55,6 @@ public sealed partial class WindowingProcessor
         Options = options;
         _toleranceUs = options.ReorderToleranceMs * 1000L;
         _dedupeUs = options.DedupeIntervalMs * 1000L;
-        _defaultDepartureUs = options.DepartureTimeoutMs * 1000L;
         _readsMode = options.Reads.Mode;
         _sampleEvery = options.Reads.SampleEvery;
         _reorder = new ReadHeap(options.MaxBufferedReads);
@@ -77,7 +75,7 @@ public sealed partial class WindowingProcessor
             Reader(r.Id).OffsetUs = r.ClockOffsetMs * 1000L;
         }
 
-        _arbiter = new ZoneArbiter(_zones, options.Arbitration.WindowMs, _defaultDepartureUs, options.MaxTrackedTags);
+        _arbiter = new ZoneArbiter(_zones, options.Arbitration.WindowMs, options.DepartureTimeoutMs * 1000L, options.MaxTrackedTags);
         _maxOpenObservations = options.MaxOpenObservations;
         InitObservations();
     }
@@ -184,6 +182,33 @@ public sealed partial class WindowingProcessor
         {
             _sweepUs = _maxEventUs + 1;
         }
+    }
+
+    /// <summary>
+    /// Applies new options live: returns a processor for <paramref name="options"/> that carries on where this
+    /// one stops, so a configuration push does not make every tag arrive again. This processor is flushed
+    /// (buffered reads windowed, observations emitted) and must not be used afterwards. Tags present in a zone
+    /// that still exists (by name) stay there, with their last-seen time and stay evidence; their RSSI window
+    /// starts afresh, so the new zone's hold-off applies from now. Tags in a zone that no longer exists, or
+    /// beyond the new <see cref="WindowingOptions.MaxTrackedTags"/>, depart now. Event time continues: reads
+    /// older than what this processor already windowed count as late in the new one.
+    /// </summary>
+    /// <exception cref="WindowingOptionsException">The new options are not valid; nothing is changed.</exception>
+    public WindowingProcessor Reconfigure(WindowingOptions options, IWindowOutput output)
+    {
+        var next = new WindowingProcessor(options); // validates before anything is touched
+        Flush(output);
+
+        next._maxEventUs = _maxEventUs;
+        next._sweepUs = _sweepUs;
+        next._readSinceTick = _readSinceTick;
+        next._anchored = _anchored;
+        next._anchorProcessingUs = _anchorProcessingUs;
+        next._anchorEventUs = _anchorEventUs;
+        var nowUs = _maxEventUs == long.MinValue ? 0 : _maxEventUs;
+
+        _arbiter.CarryInto(next._arbiter, nowUs, output);
+        return next;
     }
 
     private void Accept(in TagRead read, IWindowOutput output)
@@ -346,30 +371,6 @@ public sealed partial class WindowingProcessor
             }
 
             _zoneByAntenna[antenna] = zone;
-        }
-    }
-
-    /// <summary>A zone's settings with defaults applied, in the units the hot path uses.</summary>
-    internal readonly record struct ZoneRule(
-        string Name,
-        ZoneKind Kind,
-        int MinReads,
-        int MinMeanRssiCentiDbm,
-        int MoveMarginCentiDb,
-        long HoldOffUs,
-        long DepartureUs)
-    {
-        public static ZoneRule From(ZoneOptions zone, ArbitrationOptions defaults, int departureTimeoutMs)
-        {
-            var o = zone.Arbitration;
-            return new ZoneRule(
-                zone.Name,
-                zone.Kind,
-                o?.MinReads ?? defaults.MinReads,
-                (int)Math.Round((o?.MinMeanRssiDbm ?? defaults.MinMeanRssiDbm) * 100),
-                (int)Math.Round((o?.MoveMarginDb ?? defaults.MoveMarginDb) * 100),
-                (o?.HoldOffMs ?? defaults.HoldOffMs) * 1000L,
-                (zone.DepartureTimeoutMs ?? departureTimeoutMs) * 1000L);
         }
     }
 }

@@ -21,7 +21,7 @@ internal sealed class ZoneArbiter
     // RSSI sums are ints; a bucket stops adding RSSI (it keeps counting reads) long before one could overflow.
     private const int MaxRssiReadsPerBucket = 100_000;
 
-    private readonly WindowingProcessor.ZoneRule[] _zones;
+    private readonly ZoneRule[] _zones;
     private readonly long _defaultDepartureUs;
     private readonly long _bucketUs;
     private readonly int _maxTags;
@@ -36,7 +36,7 @@ internal sealed class ZoneArbiter
     private long _epochBaseUs = long.MinValue;
     private readonly PriorityQueue<TimerRef, TimerKey> _timers;
 
-    public ZoneArbiter(WindowingProcessor.ZoneRule[] zones, int windowMs, long defaultDepartureUs, int maxTags)
+    public ZoneArbiter(ZoneRule[] zones, int windowMs, long defaultDepartureUs, int maxTags)
     {
         _zones = zones;
         _defaultDepartureUs = defaultDepartureUs;

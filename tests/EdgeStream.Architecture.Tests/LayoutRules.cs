@@ -8,9 +8,6 @@ namespace EdgeStream.Architecture.Tests;
 /// </summary>
 public static partial class LayoutRules
 {
-    private static readonly string[] RfidProjects =
-        ["EdgeStream.Contracts", "EdgeStream.Llrp", "EdgeStream.SerialProtocols", "EdgeStream.Readers", "EdgeStream.Windowing", "EdgeStream.Emulators"];
-
     private static readonly string[] SqlPackages = ["Npgsql", "Microsoft.Data.Sqlite", "Microsoft.EntityFrameworkCore", "Dapper", "System.Data.SqlClient", "Microsoft.Data.SqlClient"];
 
     /// <summary>The engine and its sources, sinks and checkpoint stores name no RFID concept: no RFID project, and no tag, EPC, reader or antenna in their code.</summary>
@@ -18,7 +15,7 @@ public static partial class LayoutRules
     {
         foreach (var engine in projects.ByName.Values.Where(p => IsEngine(p.Name)))
         {
-            foreach (var reference in engine.Projects.Where(r => RfidProjects.Contains(r) || !IsEngine(r) && r != "EdgeStream.EventLog"))
+            foreach (var reference in engine.Projects.Where(r => !IsEngine(r) && r != "EdgeStream.EventLog"))
             {
                 yield return $"{engine.Name} references {reference}: the engine may reference only engine projects and, for a source, the event log.";
             }

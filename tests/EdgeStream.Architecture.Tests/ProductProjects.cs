@@ -38,7 +38,7 @@ public sealed class ProductProjects
         {
             foreach (var file in Directory.EnumerateFiles(Path.Combine(root, room), "*.csproj", SearchOption.AllDirectories))
             {
-                if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+                if (IsBuildOutput(file))
                 {
                     continue;
                 }
@@ -85,8 +85,7 @@ public sealed class ProductProjects
         var folder = Path.Combine(root, project.Folder, project.Name);
         foreach (var file in Directory.EnumerateFiles(folder, "*.cs", SearchOption.AllDirectories))
         {
-            if (file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                || file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            if (IsBuildOutput(file))
             {
                 continue;
             }
@@ -94,4 +93,8 @@ public sealed class ProductProjects
             yield return (Path.GetRelativePath(root, file), File.ReadAllText(file));
         }
     }
+
+    private static bool IsBuildOutput(string path) =>
+        path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+        || path.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal);
 }

@@ -42,7 +42,7 @@ public sealed class Kill_9_of_the_stream_process_leaves_the_database_as_a_clean_
             for (var kill = 0; kill <= Kills; kill++)
             {
                 // Publish a round of movements, then kill the process while the job is still working on them.
-                using (var client = await ConnectAsync(port))
+                using (var client = await CloudProcess.ConnectGatewayAsync(port, Gateway))
                 {
                     for (var b = 0; b < 40; b++)
                     {
@@ -170,11 +170,5 @@ public sealed class Kill_9_of_the_stream_process_leaves_the_database_as_a_clean_
         {
             File.Copy(f, f.Replace(from, to, StringComparison.Ordinal));
         }
-    }
-
-    private static async Task<IMqttClient> ConnectAsync(int port)
-    {
-        var client = await CloudProcess.ConnectGatewayAsync(port, Gateway);
-        return client;
     }
 }

@@ -25,7 +25,7 @@ public sealed class The_tracking_api_serves_registry_locations_and_history
     public async Task Moves_show_as_locations_and_history_and_the_registry_names_the_assets()
     {
         await using var cloud = await CloudProcess.StartAsync(["gw-track"]);
-        using var client = await ConnectAsync(cloud, "gw-track");
+        using var client = await CloudProcess.ConnectGatewayAsync(cloud.MqttPort, "gw-track");
         var t0 = (EventTimes.NowUs() / 1_000_000 * 1_000_000) - 600_000_000; // ten minutes ago, whole seconds
 
         ulong seq = 0;
@@ -168,12 +168,6 @@ public sealed class The_tracking_api_serves_registry_locations_and_history
 
     private static PresenceEvent Move(Epc epc, string zone, string from, long t) =>
         new() { Epc = epc, Kind = PresenceKind.Move, Zone = zone, FromZone = from, EventTimeUs = t, ReadCount = 3 };
-
-    private static async Task<IMqttClient> ConnectAsync(CloudProcess cloud, string gateway)
-    {
-        var client = await CloudProcess.ConnectGatewayAsync(cloud.MqttPort, gateway);
-        return client;
-    }
 
     private static async Task PublishAsync(IMqttClient client, string gateway, ulong sequence, params PresenceEvent[] events)
     {

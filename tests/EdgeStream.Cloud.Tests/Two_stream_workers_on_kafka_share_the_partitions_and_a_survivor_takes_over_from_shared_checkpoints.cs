@@ -63,7 +63,7 @@ public sealed class Two_stream_workers_on_kafka_share_the_partitions_and_a_survi
                 "the group to split the partitions between the two workers");
             var killed = (await PartitionsAsync(b)).Select(p => p.GetProperty("partition").GetInt32()).ToHashSet();
 
-            using (var client = await ConnectAsync(ingest.MqttPort))
+            using (var client = await CloudProcess.ConnectGatewayAsync(ingest.MqttPort, Gateway))
             {
                 await PublishRoundAsync(client);
 
@@ -178,11 +178,5 @@ public sealed class Two_stream_workers_on_kafka_share_the_partitions_and_a_survi
         }
 
         return rows;
-    }
-
-    private static async Task<IMqttClient> ConnectAsync(int port)
-    {
-        var client = await CloudProcess.ConnectGatewayAsync(port, Gateway);
-        return client;
     }
 }

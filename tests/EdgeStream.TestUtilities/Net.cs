@@ -21,15 +21,9 @@ public static class Net
 
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
-        while (!await condition())
+        if (!await Wait.PollAsync(condition, timeout ?? TimeSpan.FromSeconds(30)))
         {
-            if (cts.IsCancellationRequested)
-            {
-                throw new TimeoutException($"Timed out waiting for {what}.");
-            }
-
-            await Task.Delay(20);
+            throw new TimeoutException($"Timed out waiting for {what}.");
         }
     }
 }
