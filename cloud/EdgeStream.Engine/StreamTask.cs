@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using EdgeStream.Engine.Checkpoints;
 using EdgeStream.Engine.Io;
 using EdgeStream.Engine.State;
 using EdgeStream.Engine.Time;
@@ -40,6 +41,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private readonly ReorderBuffer<TEvent> _reorder;
     private readonly SourceClocks<TEvent> _sources;
     private readonly Context _context;
+    private readonly CheckpointWriter<TEvent, TKey, TState, TOutput> _checkpoints;
     private readonly ulong[] _hashAhead = new ulong[IndexPrefetchDistance];
     private readonly TKey[] _keyAhead = new TKey[IndexPrefetchDistance];
     private readonly long _idleTimeoutUs;
@@ -70,6 +72,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
         _reorder = new ReorderBuffer<TEvent>(compare, ReorderBuffer<TEvent>.WidthFor(options.OutOfOrdernessUs));
         _sources = new SourceClocks<TEvent>(options.OutOfOrdernessUs, compare);
         _context = new Context(this);
+        _checkpoints = new CheckpointWriter<TEvent, TKey, TState, TOutput>(job, _options.KeyGroupCount, _table, _eventTimers, _processingTimers, _reorder, _sources);
         _idleTimeoutUs = (long)(options.IdleTimeout.TotalMilliseconds * 1000);
         _nowUs = WallClockUs();
     }
@@ -129,6 +132,37 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
     /// <summary>Wall-clock time (µs since the Unix epoch) of the earliest pending processing-time timer; <see cref="long.MaxValue"/> when none.</summary>
     public long NextProcessingTimerUs => _processingTimers.TryPeek(out var t) ? t.Time : long.MaxValue;
+
+    /// <summary>Whether a checkpoint's incremental copy of keyed state is still in progress.</summary>
+    public bool IsCopyingCheckpoint => _checkpoints.IsCopying;
+
+    /// <summary>
+    /// Takes a checkpoint barrier: everything a checkpoint holds, consistent with <see cref="NextOffset"/>.
+    /// Timers, buffered events and source clocks are copied at once. Keyed state is copied at once too
+    /// unless <paramref name="incrementalChunk"/> is positive and the table is larger: then the barrier
+    /// only starts the copy, <see cref="ContinueCheckpointCopy"/> copies that many entries per call
+    /// between batches, and an entry the task is about to change before it was copied is copied first
+    /// (copy-on-write), so the snapshot is still exactly the state at the barrier. Hand the snapshot,
+    /// once <see cref="TaskSnapshot{TEvent,TKey,TState}.IsComplete"/>, to <see cref="WriteCheckpoint"/>
+    /// and then back with <see cref="ReleaseSnapshot"/>.
+    /// </summary>
+    public TaskSnapshot<TEvent, TKey, TState> BeginCheckpoint(long checkpointId, int incrementalChunk = 0) =>
+        _checkpoints.Begin(checkpointId, Partition, NextOffset, Watermark, _ended, incrementalChunk);
+
+    /// <summary>
+    /// Copies up to <paramref name="maxEntries"/> more entries of an incremental checkpoint copy; returns
+    /// true when the copy is complete (or none is in progress).
+    /// </summary>
+    public bool ContinueCheckpointCopy(int maxEntries) => _checkpoints.Continue(maxEntries);
+
+    /// <summary>
+    /// Serialises a snapshot; safe on any thread while the task keeps processing (it reads only the
+    /// copy and the job's pure serialisers).
+    /// </summary>
+    public void WriteCheckpoint(TaskSnapshot<TEvent, TKey, TState> snapshot, SnapshotWriter writer) => _checkpoints.Write(snapshot, writer);
+
+    /// <summary>Returns a snapshot's arrays for reuse by the next checkpoint.</summary>
+    public void ReleaseSnapshot(TaskSnapshot<TEvent, TKey, TState> snapshot) => _checkpoints.Release(snapshot);
 
     /// <summary>Reads the wall clock into the task; call once per batch (per-event clock reads are too dear).</summary>
     public void TickClock() => _nowUs = WallClockUs();
@@ -513,7 +547,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
     private void Process(in TEvent evt, in TKey key, ulong hash, long time, EventFlags flags)
     {
         var slot = _table.FindOrAdd(key, hash, out var added);
-        BeforeEntryChange(slot, added);
+        _checkpoints.BeforeEntryChange(slot, added);
         ref var entry = ref _table.At(slot);
         if (added)
         {
@@ -547,7 +581,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
 
     private void FireTimer(in TimerEntry timer, TimerDomain domain)
     {
-        BeforeEntryChange(timer.Slot, added: false);
+        _checkpoints.BeforeEntryChange(timer.Slot, added: false);
         ref var entry = ref _table.At(timer.Slot);
         entry.PendingTimers--;
         if (domain == TimerDomain.EventTime)
@@ -663,7 +697,7 @@ public sealed partial class StreamTask<TEvent, TKey, TState, TOutput>
                     Counters.Expired++;
                 }
 
-                BeforeEntryChange(slot, added: false);
+                _checkpoints.BeforeEntryChange(slot, added: false);
                 _table.Remove(slot);
             }
         }

@@ -194,7 +194,10 @@ public sealed partial class Outbox
             try
             {
                 Commit(flushes);
-                Sweep();
+                if (_retention.Sweep(_nextSeq) || !_acked.IsEmpty)
+                {
+                    UpdateIndex();
+                }
             }
             catch (Exception ex)
             {
@@ -567,130 +570,4 @@ public sealed partial class Outbox
             _logger.LogWarning("Outbox index could not be reopened yet ({Error}); retrying in {Interval}.", ex.Message, IndexReopenInterval);
         }
     }
-
-    private void Sweep()
-    {
-        var now = EventTimes.NowUs(_time);
-        var freed = false;
-        foreach (var log in OrderedForDrop())
-        {
-            var q = QueueFor(log.Class);
-
-            // Age: give up batches older than the limit, oldest first.
-            long aged = 0;
-            var agedBatches = 0;
-            lock (_gate)
-            {
-                while (q.TryOldest(out var oldest) && now - oldest.CreatedUs > (long)_options.MaxAge.TotalMicroseconds)
-                {
-                    q.Remove(oldest.Sequence, out _);
-                    _acked.Enqueue(oldest.Sequence);
-                    aged += oldest.Count;
-                    agedBatches++;
-                }
-            }
-
-            if (aged > 0)
-            {
-                CountDropped(log.Class, aged, "age");
-                _logger.LogWarning("Outbox: dropped {Count} {Class} in {Batches} batches older than outbox-max-age ({MaxAge}).", aged, OutboxMetrics.ClassLabel(log.Class), agedBatches, _options.MaxAge);
-            }
-
-            freed |= ReleaseSegments(log, q);
-        }
-
-        // Bytes: give up whole segments, oldest first, of the class that goes first.
-        while (_readsLog.TotalBytes + _presenceLog.TotalBytes > _options.MaxBytes)
-        {
-            var victim = OrderedForDrop().FirstOrDefault(l => l.SegmentIds.Count > 1 || l.SegmentEnd(l.ActiveSegmentId) > 0);
-            if (victim is null)
-            {
-                break;
-            }
-
-            var oldestId = victim.SegmentIds.First();
-            if (oldestId == victim.ActiveSegmentId)
-            {
-                victim.RollNow(_nextSeq);
-            }
-
-            var q = QueueFor(victim.Class);
-            long lost = 0;
-            var batches = 0;
-            lock (_gate)
-            {
-                foreach (var seq in q.InSegment(oldestId))
-                {
-                    if (q.Remove(seq, out var r))
-                    {
-                        _acked.Enqueue(seq);
-                        lost += r.Count;
-                        batches++;
-                    }
-                }
-            }
-
-            long bytes;
-            try
-            {
-                lock (_gate)
-                {
-                    bytes = victim.DeleteSegment(oldestId);
-                }
-            }
-            catch (IOException ex)
-            {
-                _logger.LogError("Outbox: could not delete {Segment}: {Error}", oldestId, ex.Message);
-                break;
-            }
-
-            CountDropped(victim.Class, lost, "overflow");
-            _logger.LogWarning(
-                "Outbox over outbox-max-bytes ({MaxBytes}): dropped {Count} {Class} in {Batches} batches (segment of {Bytes} bytes, oldest first).",
-                _options.MaxBytes, lost, OutboxMetrics.ClassLabel(victim.Class), batches, bytes);
-            freed = true;
-        }
-
-        if (freed || !_acked.IsEmpty)
-        {
-            UpdateIndex();
-        }
-    }
-
-    private bool ReleaseSegments(SegmentLog log, ClassQueue q)
-    {
-        var freed = false;
-        foreach (var id in log.SegmentIds.ToList())
-        {
-            bool live;
-            lock (_gate)
-            {
-                live = id == log.ActiveSegmentId || q.HasLive(id);
-            }
-
-            if (live)
-            {
-                continue;
-            }
-
-            try
-            {
-                lock (_gate)
-                {
-                    log.DeleteSegment(id);
-                }
-
-                freed = true;
-            }
-            catch (IOException ex)
-            {
-                _logger.LogError("Outbox: could not delete a released segment: {Error}", ex.Message);
-            }
-        }
-
-        return freed;
-    }
-
-    private IEnumerable<SegmentLog> OrderedForDrop() =>
-        _options.Reads.DropOrder <= _options.Presence.DropOrder ? [_readsLog, _presenceLog] : [_presenceLog, _readsLog];
 }

@@ -35,6 +35,7 @@ public sealed partial class Outbox : IOutboxWriter, IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly List<RecordInfo> _unindexed = [];
     private readonly List<ulong> _unindexedRemovals = [];
+    private readonly SegmentRetention _retention;
     private readonly Task _writer;
     private TaskCompletionSource _changed = NewSignal();
     private ulong _nextSeq;
@@ -66,6 +67,7 @@ public sealed partial class Outbox : IOutboxWriter, IAsyncDisposable
         _readBuffer = new TagRead[options.Reads.MaxBatchRecords];
         _eventBuffer = new PresenceEvent[options.Presence.MaxBatchRecords];
 
+        _retention = new SegmentRetention(options, logger, time, _gate, (_readsLog, _readsQueue), (_presenceLog, _presenceQueue), _acked.Enqueue, CountDropped);
         _index = Recover();
         _writer = Task.Factory.StartNew(WriterLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
