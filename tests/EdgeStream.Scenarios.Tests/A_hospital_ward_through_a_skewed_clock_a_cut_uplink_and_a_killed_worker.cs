@@ -18,16 +18,15 @@ namespace EdgeStream.Scenarios.Tests;
 /// the departure timeout allow.
 /// </summary>
 /// <remarks>
-/// The issue's full size (200 patients, a ten-minute cut, the kill at 10 min; EDGESTREAM_WARD_SIZE=full)
-/// fails today: the cloud's status shows no record in its log in either life, so the loss is before
-/// tracking, between the emulated readers and the log. On failure the message carries both edges' and
-/// both cloud lives' last lines. That defect is open on the tracking issue; by default this test runs
-/// the size that passes (60 patients) until it is fixed.
+/// By default the test runs 60 patients (about 5 minutes). The issue's full size, 200 patients with a
+/// ten-minute cut and the kill at 10 min, runs with WARD_SIZE=full (about 14 minutes), outside the CI
+/// budget. The switch is deliberately not an EDGESTREAM_ variable: the edge reads every EDGESTREAM_*
+/// variable as one of its options and refuses to start on one it does not know.
 /// </remarks>
 [Trait("Capability", "Tracking")]
 public sealed class A_hospital_ward_through_a_skewed_clock_a_cut_uplink_and_a_killed_worker : IDisposable
 {
-    private static readonly bool Full = Environment.GetEnvironmentVariable("EDGESTREAM_WARD_SIZE") == "full";
+    private static readonly bool Full = Environment.GetEnvironmentVariable("WARD_SIZE") == "full";
     private static readonly int Patients = Full ? 200 : 60;
     private const int OverlapMs = 2_000;
     private static readonly int CutFromMs = Full ? 60_000 : 30_000;

@@ -56,6 +56,7 @@ public sealed class ChildProcess : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
 
+        DropInheritedOptions(psi);
         psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
         psi.Environment["Logging__Console__FormatterName"] = "simple";
         foreach (var (k, v) in environment ?? new Dictionary<string, string>())
@@ -76,6 +77,18 @@ public sealed class ChildProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
+    }
+
+    /// <summary>
+    /// The programs read EDGESTREAM_* variables as options: a child gets only those the test gives it,
+    /// never whatever the shell that runs the tests happens to carry.
+    /// </summary>
+    public static void DropInheritedOptions(ProcessStartInfo psi)
+    {
+        foreach (var inherited in psi.Environment.Keys.Where(k => k.StartsWith("EDGESTREAM_", StringComparison.Ordinal)).ToList())
+        {
+            psi.Environment.Remove(inherited);
+        }
     }
 
     /// <summary>

@@ -47,6 +47,7 @@ public sealed partial class EdgeDaemonProcess : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
 
+        ChildProcess.DropInheritedOptions(psi);
         psi.Environment["DOTNET_gcServer"] = "0";
         return new EdgeDaemonProcess(Process.Start(psi)!);
     }
