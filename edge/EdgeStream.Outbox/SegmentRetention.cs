@@ -19,10 +19,8 @@ internal sealed class SegmentRetention
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly object _gate;
-    private readonly SegmentLog _readsLog;
-    private readonly SegmentLog _presenceLog;
-    private readonly ClassQueue _readsQueue;
-    private readonly ClassQueue _presenceQueue;
+    // The two logs with their queues, the class that is given up first first.
+    private readonly (SegmentLog Log, ClassQueue Queue)[] _byDropOrder;
     private readonly Action<ulong> _removed;
     private readonly Action<DataClass, long, string> _dropped;
 
@@ -43,8 +41,7 @@ internal sealed class SegmentRetention
         _logger = logger;
         _time = time;
         _gate = gate;
-        (_readsLog, _readsQueue) = reads;
-        (_presenceLog, _presenceQueue) = presence;
+        _byDropOrder = options.Reads.DropOrder <= options.Presence.DropOrder ? [reads, presence] : [presence, reads];
         _removed = removed;
         _dropped = dropped;
     }
@@ -57,14 +54,13 @@ internal sealed class SegmentRetention
     {
         var now = EventTimes.NowUs(_time);
         var freed = false;
-        foreach (var log in OrderedForDrop())
+        foreach (var (log, q) in _byDropOrder)
         {
-            var q = QueueFor(log);
             DropAged(log, q, now);
             freed |= ReleaseAcknowledged(log, q);
         }
 
-        while (_readsLog.TotalBytes + _presenceLog.TotalBytes > _options.MaxBytes)
+        while (_byDropOrder[0].Log.TotalBytes + _byDropOrder[1].Log.TotalBytes > _options.MaxBytes)
         {
             if (!DropOldestSegment(nextSequence))
             {
@@ -102,7 +98,7 @@ internal sealed class SegmentRetention
     /// <summary>Gives up the oldest segment of the class that goes first; false when nothing can go or the delete failed.</summary>
     private bool DropOldestSegment(ulong nextSequence)
     {
-        var victim = OrderedForDrop().FirstOrDefault(l => l.SegmentIds.Count > 1 || l.SegmentEnd(l.ActiveSegmentId) > 0);
+        var (victim, q) = Array.Find(_byDropOrder, c => c.Log.SegmentIds.Count > 1 || c.Log.SegmentEnd(c.Log.ActiveSegmentId) > 0);
         if (victim is null)
         {
             return false;
@@ -114,7 +110,6 @@ internal sealed class SegmentRetention
             victim.RollNow(nextSequence);
         }
 
-        var q = QueueFor(victim);
         long lost = 0;
         var batches = 0;
         lock (_gate)
@@ -185,9 +180,4 @@ internal sealed class SegmentRetention
 
         return freed;
     }
-
-    private ClassQueue QueueFor(SegmentLog log) => log == _presenceLog ? _presenceQueue : _readsQueue;
-
-    private IEnumerable<SegmentLog> OrderedForDrop() =>
-        _options.Reads.DropOrder <= _options.Presence.DropOrder ? [_readsLog, _presenceLog] : [_presenceLog, _readsLog];
 }

@@ -27,7 +27,7 @@ public sealed class Embedded_broker_acknowledges_only_after_the_durable_append
         gate.FailNext();
         var failing = client.PublishAsync(TestBatches.BatchMessage(TestBatches.Reads("gw-a", 2, 4)));
         await Assert.ThrowsAnyAsync<Exception>(() => failing.WaitAsync(TimeSpan.FromSeconds(30)));
-        await Net.WaitUntilAsync(() => Task.FromResult(!client.IsConnected), "the broker to close the connection");
+        await Eventually.TrueAsync(() => Task.FromResult(!client.IsConnected), TimeSpan.FromSeconds(30), "the broker to close the connection");
         Assert.False(h.Pipeline.HasSeen("gw-a", 2));
 
         // 3. The gateway reconnects and sends the batch again: it is appended once.

@@ -42,8 +42,8 @@ public sealed class External_broker_ingest_acknowledges_after_append_and_resumes
             await gateway.PublishAsync(TestBatches.BatchMessage(TestBatches.Reads("gw-dock", seq, 10)));
         }
 
-        await Net.WaitUntilAsync(async () => await EndAsync() == 50, "5 batches in the log");
-        await Net.WaitUntilAsync(() => Task.FromResult(ingest.Acknowledged == 5), "5 acknowledgements");
+        await Eventually.TrueAsync(async () => await EndAsync() == 50, TimeSpan.FromSeconds(30), "5 batches in the log");
+        await Eventually.TrueAsync(() => Task.FromResult(ingest.Acknowledged == 5), TimeSpan.FromSeconds(30), "5 acknowledgements");
 
         // 2. Ingest is down: the broker keeps the messages in ingest's persistent session.
         await ingest.DisposeAsync();
@@ -57,15 +57,14 @@ public sealed class External_broker_ingest_acknowledges_after_append_and_resumes
         flaky.FailNext = true;
         await using var again = new ExternalBrokerIngest(options, pipeline);
         await again.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-        await Net.WaitUntilAsync(
-            async () => await EndAsync() == 100 && Enumerable.Range(1, 10).All(s => pipeline.HasSeen("gw-dock", (ulong)s)),
-            "the queued batches to be appended and marked as seen");
+        await Eventually.TrueAsync(
+            async () => await EndAsync() == 100 && Enumerable.Range(1, 10).All(s => pipeline.HasSeen("gw-dock", (ulong)s)), TimeSpan.FromSeconds(30), "the queued batches to be appended and marked as seen");
         Assert.True(flaky.Failed);
 
         // 4. A gateway resending an acknowledged batch (its outbox did not record the PUBACK) is dropped.
         var duplicatesBefore = pipeline.Metrics.DuplicatesTotal;
         await gateway.PublishAsync(TestBatches.BatchMessage(TestBatches.Reads("gw-dock", 3, 10)));
-        await Net.WaitUntilAsync(() => Task.FromResult(pipeline.Metrics.DuplicatesTotal > duplicatesBefore), "the duplicate to be counted");
+        await Eventually.TrueAsync(() => Task.FromResult(pipeline.Metrics.DuplicatesTotal > duplicatesBefore), TimeSpan.FromSeconds(30), "the duplicate to be counted");
         Assert.Equal(100, await EndAsync());
 
         await again.StopAsync();

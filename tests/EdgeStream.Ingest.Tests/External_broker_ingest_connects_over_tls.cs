@@ -52,7 +52,7 @@ public sealed class External_broker_ingest_connects_over_tls
             .WithProtocolVersion(MqttProtocolVersion.V500).WithTimeout(TimeSpan.FromSeconds(30))
             .WithTlsOptions(o => o.UseTls().WithCertificateValidationHandler(_ => true)).Build());
         await gateway.PublishAsync(TestBatches.BatchMessage(TestBatches.Reads("gw-tls", 1, 7)));
-        await Net.WaitUntilAsync(() => Task.FromResult(pipeline.HasSeen("gw-tls", 1)), "the batch over TLS to be ingested");
+        await Eventually.TrueAsync(() => Task.FromResult(pipeline.HasSeen("gw-tls", 1)), TimeSpan.FromSeconds(30), "the batch over TLS to be ingested");
         Assert.Equal(7, (await log.GetOffsetsAsync(0)).End + (await log.GetOffsetsAsync(1)).End);
     }
 }

@@ -56,7 +56,7 @@ public sealed class Kill_9_of_ingest_loses_no_acknowledged_batch
                 }
             });
 
-            await Net.WaitUntilAsync(() => Task.FromResult(Count(acked) >= target || publishing.IsFaulted), "batches to be acknowledged");
+            await Eventually.TrueAsync(() => Task.FromResult(Count(acked) >= target || publishing.IsFaulted), TimeSpan.FromSeconds(30), "batches to be acknowledged");
             host.Kill(entireProcessTree: true);
             await host.WaitForExitAsync();
             await Assert.ThrowsAnyAsync<Exception>(() => publishing.WaitAsync(TimeSpan.FromSeconds(60)));

@@ -41,7 +41,7 @@ public sealed class MosquittoProcess : IDisposable
         process.OutputDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        await Net.WaitUntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             if (process.HasExited)
             {
@@ -58,7 +58,7 @@ public sealed class MosquittoProcess : IDisposable
             {
                 return false;
             }
-        }, "mosquitto to listen");
+        }, TimeSpan.FromSeconds(30), "mosquitto to listen");
         return new MosquittoProcess(process, port, dir);
     }
 

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace EdgeStream.TestUtilities;
 
-/// <summary>Loopback ports and waiting for a server to answer.</summary>
+/// <summary>Loopback ports.</summary>
 public static class Net
 {
     /// <summary>
@@ -17,13 +17,5 @@ public static class Net
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
-    }
-
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        if (!await Wait.PollAsync(condition, timeout ?? TimeSpan.FromSeconds(30)))
-        {
-            throw new TimeoutException($"Timed out waiting for {what}.");
-        }
     }
 }
