@@ -18,7 +18,8 @@ namespace EdgeStream.Gateways;
 /// </list>
 /// <para>g is the largest sample in the window (the one least delayed: a gateway announces itself with a
 /// status as it connects, so a backlog replayed after an outage, all sealed long ago, is not mistaken
-/// for a slow clock). r is the third-largest, so that one or two garbage reader timestamps cannot move it.
+/// for a slow clock; statuses keep a buffer of their own, so that thousands of backlog batches cannot
+/// push that status out). r is the third-largest, so that one or two garbage reader timestamps cannot move it.
 /// The skew is g + r: event time minus ingest time for an event that was neither delayed nor buffered.</para>
 /// <para>Policy: a skew within <see cref="Threshold"/> is left alone (per-gateway watermarks and the
 /// allowed lateness absorb it). Beyond it, once three batches and a status message in the window show
@@ -126,12 +127,11 @@ public sealed class ClockSkew
 
     private sealed class Gateway
     {
-        private readonly (long At, long Offset)[] _clock = new (long, long)[MaxSamples];
-        private readonly (long At, long Offset)[] _reader = new (long, long)[MaxSamples];
-        private int _clockCount;
-        private int _readerCount;
-        private int _clockNext;
-        private int _readerNext;
+        // Status samples have a buffer of their own: a backlog of thousands of batches, each sealed long
+        // before it arrived, must not push out the one fresh reading of the clock taken as it connected.
+        private readonly Samples _status = new();
+        private readonly Samples _clock = new();
+        private readonly Samples _reader = new();
         private long _lastStatusAt = long.MinValue;
 
         /// <summary>The correction resumed from the log after a restart, and when it was written.</summary>
@@ -152,16 +152,16 @@ public sealed class ClockSkew
                 if (status)
                 {
                     _lastStatusAt = Math.Max(_lastStatusAt, at);
+                    _status.Add(at, clockOffset);
+                }
+                else
+                {
+                    _clock.Add(at, clockOffset);
                 }
 
-                _clock[_clockNext] = (at, clockOffset);
-                _clockNext = (_clockNext + 1) % MaxSamples;
-                _clockCount = Math.Min(_clockCount + 1, MaxSamples);
                 if (readerOffset is { } r)
                 {
-                    _reader[_readerNext] = (at, r);
-                    _readerNext = (_readerNext + 1) % MaxSamples;
-                    _readerCount = Math.Min(_readerCount + 1, MaxSamples);
+                    _reader.Add(at, r);
                 }
             }
         }
@@ -170,25 +170,43 @@ public sealed class ClockSkew
         {
             lock (this)
             {
-                var (g, gn) = RankedMax(_clock, _clockCount, nowUs - windowUs, 1);
-                var (r, rn) = RankedMax(_reader, _readerCount, nowUs - windowUs, Rank);
-                return gn == 0 ? (null, 0, 0) : (g + r, gn, rn);
+                var since = nowUs - windowUs;
+                var (gs, sn) = _status.RankedMax(since, 1);
+                var (gb, bn) = _clock.RankedMax(since, 1);
+                var (r, rn) = _reader.RankedMax(since, Rank);
+                var g = sn == 0 ? gb : bn == 0 ? gs : Math.Max(gs, gb);
+                return sn + bn == 0 ? (null, 0, 0) : (g + r, sn + bn, rn);
             }
         }
+    }
 
-        private static (long Value, int Count) RankedMax((long At, long Offset)[] samples, int count, long since, int rank)
+    /// <summary>The last <see cref="MaxSamples"/> offsets of one kind, with when each was taken.</summary>
+    private sealed class Samples
+    {
+        private readonly (long At, long Offset)[] _items = new (long, long)[MaxSamples];
+        private int _count;
+        private int _next;
+
+        public void Add(long at, long offset)
+        {
+            _items[_next] = (at, offset);
+            _next = (_next + 1) % MaxSamples;
+            _count = Math.Min(_count + 1, MaxSamples);
+        }
+
+        public (long Value, int Count) RankedMax(long since, int rank)
         {
             // The rank-th largest offset among samples taken since `since` (the smallest when fewer).
             Span<long> top = stackalloc long[rank];
             var n = 0;
-            for (var i = 0; i < count; i++)
+            for (var i = 0; i < _count; i++)
             {
-                if (samples[i].At < since)
+                if (_items[i].At < since)
                 {
                     continue;
                 }
 
-                var v = samples[i].Offset;
+                var v = _items[i].Offset;
                 var k = Math.Min(n, rank - 1);
                 if (n < rank || v > top[rank - 1])
                 {

@@ -127,6 +127,24 @@ public sealed class Clock_skew
     }
 
     [Fact]
+    public void A_backlog_longer_than_the_sample_buffer_does_not_push_out_the_status()
+    {
+        // As above, but the outage left thousands of batches (one every 200 ms for 10 minutes): far more
+        // clock samples than the estimator keeps, every one of them sealed long before it arrived.
+        var skew = new ClockSkew();
+        var reconnect = T0 + (600 * Second);
+        skew.ObserveStatus("gw", reconnect, reconnect);
+        for (var i = 0; i < 3000; i++)
+        {
+            var sealedAt = T0 + (i * 200_000);
+            skew.ObserveBatch("gw", sealedAt, sealedAt - 300_000, reconnect + (i * 100));
+            Assert.Equal(0, skew.CorrectionUs("gw", reconnect + (i * 100)));
+        }
+
+        Assert.InRange(skew.SkewUs("gw", reconnect + Second)!.Value, -Second, 0);
+    }
+
+    [Fact]
     public void Two_garbage_reader_timestamps_do_not_move_the_estimate()
     {
         var skew = new ClockSkew();
