@@ -29,7 +29,9 @@ namespace EdgeStream.Gateways;
 /// days ahead cannot put an asset in the future before it is measured.</para>
 /// <para>After a restart the estimator starts empty; ingest resumes each gateway's last correction from the
 /// log's tail (<see cref="Resume"/>) and keeps applying it, for at most <see cref="Window"/> after it was
-/// written, until the gateway's own samples establish a correction again. A clock does not jump while the
+/// written, until the gateway's own samples establish a correction again. The same holds within one
+/// life: when a gateway's last status ages out of the window (gateways repeat it every minute; an older
+/// edge only on connect), the last established correction holds for one more window. A clock does not jump while the
 /// cloud restarts, so its first batches after the restart are placed as the ones before it were.</para>
 /// </remarks>
 public sealed class ClockSkew
@@ -84,7 +86,7 @@ public sealed class ClockSkew
     {
         if (correctionUs != 0)
         {
-            For(gatewayId).Resumed = (atUs, correctionUs);
+            For(gatewayId).LastCorrection = (atUs, correctionUs);
         }
     }
 
@@ -108,11 +110,14 @@ public sealed class ClockSkew
         var established = skew is not null && g.HasStatusSince(nowUs - windowUs) && readerSamples >= Rank;
         if (!established)
         {
-            // Until then, the correction in force before a restart, while it is recent.
-            return g.Resumed is { } r && r.At >= nowUs - windowUs ? r.Correction : 0;
+            // Until then (or when the gateway's last status has aged out of the window), the correction
+            // last in force, this life or before a restart, while it is recent.
+            return g.LastCorrection is { } r && r.At >= nowUs - windowUs ? r.Correction : 0;
         }
 
-        return Math.Abs(skew!.Value) <= (long)Threshold.TotalMicroseconds ? 0 : skew.Value;
+        var correction = Math.Abs(skew!.Value) <= (long)Threshold.TotalMicroseconds ? 0 : skew.Value;
+        g.LastCorrection = (nowUs, correction);
+        return correction;
     }
 
     private Gateway For(string gatewayId)
@@ -134,8 +139,27 @@ public sealed class ClockSkew
         private readonly Samples _reader = new();
         private long _lastStatusAt = long.MinValue;
 
-        /// <summary>The correction resumed from the log after a restart, and when it was written.</summary>
-        public (long At, long Correction)? Resumed { get; set; }
+        private (long At, long Correction)? _last;
+
+        /// <summary>The correction last established (or resumed from the log after a restart), and when.</summary>
+        public (long At, long Correction)? LastCorrection
+        {
+            get
+            {
+                lock (this)
+                {
+                    return _last;
+                }
+            }
+
+            set
+            {
+                lock (this)
+                {
+                    _last = value;
+                }
+            }
+        }
 
         public bool HasStatusSince(long since)
         {

@@ -21,7 +21,17 @@ public sealed class PostgresTrackingStore : SqlTrackingStore
     /// <summary>Opens the store on <paramref name="connectionString"/> (Npgsql form: <c>Host=…;Database=…;Username=…</c>).</summary>
     public static PostgresTrackingStore Open(string connectionString)
     {
-        var source = NpgsqlDataSource.Create(connectionString);
+        // The job runs the same few statements for every placement: prepared on the server after their
+        // second use, they skip parsing and planning (over every history partition) each time. A
+        // connection string that sets these itself keeps its own values.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Max Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        var source = NpgsqlDataSource.Create(builder.ConnectionString);
         return new PostgresTrackingStore(new PostgresDialect(source), source);
     }
 

@@ -148,7 +148,17 @@ public sealed class MqttUplink
             try
             {
                 await PublishStatusAsync(client, online: true, cancellationToken).ConfigureAwait(false);
-                await PumpAsync(client, lost.Task, cancellationToken).ConfigureAwait(false);
+                using var statusCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var statuses = RepeatStatusAsync(client, statusCts.Token);
+                try
+                {
+                    await PumpAsync(client, lost.Task, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await statusCts.CancelAsync().ConfigureAwait(false);
+                    await statuses.ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -296,6 +306,27 @@ public sealed class MqttUplink
         finally
         {
             slots.Release();
+        }
+    }
+
+    /// <summary>Repeats the online status every <see cref="UplinkOptions.StatusInterval"/> while connected; a failed publish waits for the next round (the pump sees the lost link).</summary>
+    private async Task RepeatStatusAsync(IMqttClient client, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.StatusInterval, _time, cancellationToken).ConfigureAwait(false);
+                await PublishStatusAsync(client, online: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogDebug("Uplink: status not sent ({Error}); trying again in {Interval}.", ex.Message, _options.StatusInterval);
+            }
         }
     }
 

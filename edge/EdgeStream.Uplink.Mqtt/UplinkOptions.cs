@@ -39,6 +39,13 @@ public sealed record UplinkOptions
     /// <summary>How long the broker keeps the session after a disconnect. Key <c>uplink-session-expiry</c>.</summary>
     public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How often a connected gateway repeats its retained status (buffer levels and its clock, which the
+    /// cloud's clock-skew estimate needs fresh: a status older than the cloud's skew window no longer
+    /// counts). Key <c>uplink-status-interval</c>.
+    /// </summary>
+    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Longest wait for a connect or a PUBACK before the link is declared stalled. Key <c>uplink-timeout</c>.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -100,6 +107,11 @@ public sealed record UplinkOptions
         if (KeepAlive < TimeSpan.FromSeconds(1) || KeepAlive > TimeSpan.FromHours(1))
         {
             throw new OptionsException("uplink-keepalive", $"{KeepAlive} is outside 1 s..1 h.");
+        }
+
+        if (StatusInterval < TimeSpan.FromSeconds(1) || StatusInterval > TimeSpan.FromMinutes(5))
+        {
+            throw new OptionsException("uplink-status-interval", $"{StatusInterval} is outside 1 s..5 min (the cloud measures clocks over 10 minutes).");
         }
 
         if (Timeout < TimeSpan.FromSeconds(1))

@@ -145,6 +145,34 @@ public sealed class Clock_skew
     }
 
     [Fact]
+    public void When_the_last_status_ages_out_the_established_correction_holds_one_more_window()
+    {
+        // A reader an hour behind its gateway, whose gateway sent its status once, on connect. Batches
+        // keep coming; the status leaves the ten-minute window at 600 s.
+        var skew = new ClockSkew();
+        const long behind = -3600 * Second;
+        skew.ObserveStatus("gw", T0, T0);
+        long Batch(long at)
+        {
+            skew.ObserveBatch("gw", at - 50_000, at - 250_000 + behind, at);
+            return skew.CorrectionUs("gw", at);
+        }
+
+        for (var t = 1; t < 600; t++)
+        {
+            Batch(T0 + (t * Second));
+        }
+
+        var established = skew.CorrectionUs("gw", T0 + (599 * Second));
+        Assert.InRange(established, behind - Second, behind);
+        Assert.Equal(established, Batch(T0 + (601 * Second)));
+        Assert.Equal(established, Batch(T0 + (1100 * Second)));
+
+        // A window after the last established correction, with still no status, nothing is corrected.
+        Assert.Equal(0, Batch(T0 + (1300 * Second)));
+    }
+
+    [Fact]
     public void Two_garbage_reader_timestamps_do_not_move_the_estimate()
     {
         var skew = new ClockSkew();

@@ -22,11 +22,10 @@ namespace EdgeStream.Scenarios.Tests;
 /// ten-minute cut and the kill at 10 min, runs with WARD_SIZE=full (about 14 minutes), outside the CI
 /// budget. The switch is deliberately not an EDGESTREAM_ variable: the edge reads every EDGESTREAM_*
 /// variable as one of its options and refuses to start on one it does not know.
-/// At full size it fails today, and the defect is open on the tracking issue: of 200 patients 113 match,
-/// and 87 have the front desk's backlog placed after their care-wing zones. After the ten-minute cut,
-/// ingest applies a clock correction of about −444 s to the front desk, a gateway whose clock is right,
-/// so that its buffered events are placed at ingest time. The records in the log show it
-/// (offset −444,343 ms on gw-front/974). The 100 s cut of the default size does not trigger it.
+/// The full size found two defects of the clock-skew estimate, both fixed: the front desk's ten-minute
+/// backlog (thousands of batches) pushed its fresh status out of the sample buffer, so its right clock
+/// was taken as 444 s slow; and the care wing, connected for ten minutes without a new status, lost its
+/// hour's correction for a few batches.
 /// </remarks>
 [Trait("Capability", "Tracking")]
 public sealed class A_hospital_ward_through_a_skewed_clock_a_cut_uplink_and_a_killed_worker : IDisposable

@@ -19,8 +19,9 @@ namespace EdgeStream.Bench.Suites;
 /// </summary>
 /// <remarks>
 /// <c>TRACKING_BENCH=job,state,query,pg,latency,e2e,peer</c> runs only those groups; <c>TRACKING_BENCH_ASSETS</c>
-/// (default 1,000,000) and <c>TRACKING_BENCH_INTERVALS</c> (history intervals per asset, default 10)
-/// size the query database.
+/// (default 1,000,000), <c>TRACKING_BENCH_INTERVALS</c> (history intervals per asset over the 30 days,
+/// default 10) and <c>TRACKING_BENCH_BUSY</c> (assets that move every 30 minutes for the 30 days,
+/// default 1,000) size the query database.
 /// </remarks>
 public sealed class TrackingSuite : IBenchmarkSuite
 {
@@ -37,6 +38,7 @@ public sealed class TrackingSuite : IBenchmarkSuite
         bool Selected(string group) => only is null || only.Length == 0 || only.Contains(group, StringComparer.OrdinalIgnoreCase);
         var assets = int.Parse(Environment.GetEnvironmentVariable("TRACKING_BENCH_ASSETS") ?? "1000000", System.Globalization.CultureInfo.InvariantCulture);
         var intervals = int.Parse(Environment.GetEnvironmentVariable("TRACKING_BENCH_INTERVALS") ?? "10", System.Globalization.CultureInfo.InvariantCulture);
+        var busy = int.Parse(Environment.GetEnvironmentVariable("TRACKING_BENCH_BUSY") ?? "1000", System.Globalization.CultureInfo.InvariantCulture);
 
         if (Selected("job") || Selected("peer"))
         {
@@ -68,7 +70,7 @@ public sealed class TrackingSuite : IBenchmarkSuite
             try
             {
                 await using var store = SqliteTrackingStore.Open(Path.Combine(dir, "tracking.db"));
-                foreach (var f in await QueryFiguresAsync(store, "tracking", assets, intervals, cancellationToken))
+                foreach (var f in await QueryFiguresAsync(store, "tracking", assets, intervals, busy, cancellationToken))
                 {
                     yield return f;
                 }
@@ -84,7 +86,7 @@ public sealed class TrackingSuite : IBenchmarkSuite
             await using var server = new BenchPostgres();
             await server.StartAsync();
             await using var store = PostgresTrackingStore.Open(server.ConnectionString);
-            foreach (var f in await QueryFiguresAsync(store, "tracking.pg", assets, intervals, cancellationToken))
+            foreach (var f in await QueryFiguresAsync(store, "tracking.pg", assets, intervals, busy, cancellationToken))
             {
                 yield return f;
             }
@@ -200,40 +202,39 @@ public sealed class TrackingSuite : IBenchmarkSuite
 
     /// <summary>
     /// Fills the store through its own write path (the batches the sink applies), then times single
-    /// queries as the API makes them: where an asset is, its 30-day history, and a page of a zone's assets.
+    /// queries as the API makes them: where an asset is, its history, where it was at a time, and a page
+    /// of a zone's assets. The database holds 30 days: every asset has <paramref name="intervals"/>
+    /// intervals spread over them, and <paramref name="busy"/> more assets move every 30 minutes for the
+    /// whole 30 days (1,440 intervals each), the assets whose history a screen pages through.
     /// </summary>
-    private static async Task<IReadOnlyList<Figure>> QueryFiguresAsync(ITrackingStore store, string prefix, int assets, int intervals, CancellationToken ct)
+    private static async Task<IReadOnlyList<Figure>> QueryFiguresAsync(ITrackingStore store, string prefix, int assets, int intervals, int busy, CancellationToken ct)
     {
         await store.MigrateAsync(ct);
         const long day = 86_400_000_000;
+        const long busyStep = 30 * 60_000_000L;
+        const int busyIntervals = 30 * 48;
         var step = 30 * day / intervals;
         var fill = Stopwatch.StartNew();
-        var rows = 0L;
-        var batch = new List<PlacementRecord>(10_000);
+        var writer = new PlacementWriter(store, prefix, ct);
         for (var k = 0; k < intervals; k++)
         {
             for (var i = 0; i < assets; i++)
             {
-                var epc = TrackingInput.Tag(i).ToString();
-                var t = T0 + (k * step) + (i * (step / 2 / assets));
-                batch.Add(new PlacementRecord(epc, Zones[(i + k) % Zones.Length], null, t, "gw-" + (i % Gateways), $"gw-{i % Gateways}/{k}/{i}", false, $"b-{k}-{i}"));
-                if (batch.Count == batch.Capacity)
-                {
-                    await store.ApplyAsync(new TrackingBatch([.. batch], [], []), ct);
-                    rows += batch.Count;
-                    batch.Clear();
-                }
+                await writer.AddAsync(i, k, T0 + (k * step) + (i * (step / 2 / assets)));
             }
         }
 
-        if (batch.Count > 0)
+        for (var k = 0; k < busyIntervals; k++)
         {
-            await store.ApplyAsync(new TrackingBatch([.. batch], [], []), ct);
-            rows += batch.Count;
+            for (var j = 0; j < busy; j++)
+            {
+                await writer.AddAsync(assets + j, k, T0 + (k * busyStep) + (j * (busyStep / 2 / Math.Max(1, busy))));
+            }
         }
 
+        var rows = await writer.FlushAsync();
         var fillRate = rows / fill.Elapsed.TotalSeconds;
-        await Console.Error.WriteLineAsync($"# {prefix}: {assets:N0} assets, {rows:N0} placements written in {fill.Elapsed.TotalSeconds:F0} s");
+        await Console.Error.WriteLineAsync($"# {prefix}: {assets + busy:N0} assets ({busy:N0} busy), {rows:N0} placements over 30 days written in {fill.Elapsed.TotalSeconds:F0} s");
 
         var rng = new Random(5);
         var where = await TimeAsync(2000, async () =>
@@ -252,6 +253,44 @@ public sealed class TrackingSuite : IBenchmarkSuite
                 throw new InvalidOperationException($"history has {page.Items.Count} intervals, not {intervals}");
             }
         });
+        var figures = new List<Figure>
+        {
+            new(prefix + ".query.where_p50_ms", where.P50, "ms"),
+            new(prefix + ".query.where_p99_ms", where.P99, "ms"),
+            new(prefix + ".query.history_p50_ms", history.P50, "ms"),
+            new(prefix + ".query.history_p99_ms", history.P99, "ms"),
+        };
+
+        if (busy > 0)
+        {
+            // A busy asset's whole 30 days, first page of 100; one day of it (48 intervals); where it was at a random time.
+            var month = await TimeAsync(2000, async () =>
+            {
+                var page = await store.HistoryAsync(TrackingInput.Tag(assets + rng.Next(busy)).ToString(), T0, T0 + (31 * day), 100, null, ct);
+                if (page.Items.Count != 100 || page.Next is null)
+                {
+                    throw new InvalidOperationException($"a busy asset's 30 days gave a page of {page.Items.Count}, next {page.Next ?? "null"}");
+                }
+            });
+            var oneDay = await TimeAsync(2000, async () =>
+            {
+                var from = T0 + (rng.Next(1, 29) * day);
+                var page = await store.HistoryAsync(TrackingInput.Tag(assets + rng.Next(busy)).ToString(), from, from + day, 100, null, ct);
+                if (page.Items.Count is < 48 or > 50)
+                {
+                    throw new InvalidOperationException($"a busy asset's day has {page.Items.Count} intervals");
+                }
+            });
+            var at = await TimeAsync(2000, async () =>
+            {
+                var t = T0 + (long)(rng.NextDouble() * 29 * day) + day;
+                _ = await store.WhereAtAsync(TrackingInput.Tag(assets + rng.Next(busy)).ToString(), t, ct) ?? throw new InvalidOperationException("a busy asset was nowhere");
+            });
+            figures.Add(new(prefix + ".query.history_30d_page_p99_ms", month.P99, "ms"));
+            figures.Add(new(prefix + ".query.history_day_p99_ms", oneDay.P99, "ms"));
+            figures.Add(new(prefix + ".query.at_p99_ms", at.P99, "ms"));
+        }
+
         var zoneIds = new List<long>();
         foreach (var z in Zones)
         {
@@ -266,15 +305,44 @@ public sealed class TrackingSuite : IBenchmarkSuite
                 throw new InvalidOperationException("a zone has no assets");
             }
         });
-        return
-        [
-            new Figure(prefix + ".query.where_p50_ms", where.P50, "ms"),
-            new Figure(prefix + ".query.where_p99_ms", where.P99, "ms"),
-            new Figure(prefix + ".query.history_p50_ms", history.P50, "ms"),
-            new Figure(prefix + ".query.history_p99_ms", history.P99, "ms"),
-            new Figure(prefix + ".query.zone_page_p99_ms", zonePage.P99, "ms"),
-            new Figure(prefix + ".db.placements_per_s", fillRate, "rows/s"),
-        ];
+        figures.Add(new(prefix + ".query.zone_page_p99_ms", zonePage.P99, "ms"));
+        figures.Add(new(prefix + ".db.placements_per_s", fillRate, "rows/s"));
+        return figures;
+    }
+
+    /// <summary>Placements in batches of 10,000 through the store, with a progress line every million.</summary>
+    private sealed class PlacementWriter(ITrackingStore store, string prefix, CancellationToken ct)
+    {
+        private readonly List<PlacementRecord> _batch = new(10_000);
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _rows;
+
+        public async Task AddAsync(int asset, int k, long timeUs)
+        {
+            var epc = TrackingInput.Tag(asset).ToString();
+            _batch.Add(new PlacementRecord(epc, Zones[(asset + k) % Zones.Length], null, timeUs, "gw-" + (asset % Gateways), $"gw-{asset % Gateways}/{k}/{asset}", false, $"b-{k}-{asset}"));
+            if (_batch.Count == _batch.Capacity)
+            {
+                await FlushAsync();
+            }
+        }
+
+        public async Task<long> FlushAsync()
+        {
+            if (_batch.Count > 0)
+            {
+                await store.ApplyAsync(new TrackingBatch([.. _batch], [], []), ct);
+                var before = _rows;
+                _rows += _batch.Count;
+                _batch.Clear();
+                if (_rows / 1_000_000 != before / 1_000_000)
+                {
+                    await Console.Error.WriteLineAsync($"# {prefix}: {_rows:N0} placements in {_clock.Elapsed.TotalSeconds:F0} s");
+                }
+            }
+
+            return _rows;
+        }
     }
 
     private static async Task<(double P50, double P99)> TimeAsync(int n, Func<Task> query)
