@@ -17,6 +17,9 @@ public abstract class SqlDialect
     /// <summary>Statements that create the history table (a provider may partition it).</summary>
     public abstract IReadOnlyList<string> CreateHistory();
 
+    /// <summary>Set-based placement writes, or null where a statement per row costs little (an in-process database).</summary>
+    public virtual IBulkHistory? Bulk => null;
+
     /// <summary>Serialises migrations across processes, inside the migration's transaction.</summary>
     public virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
 

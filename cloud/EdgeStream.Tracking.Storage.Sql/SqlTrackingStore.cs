@@ -22,6 +22,9 @@ namespace EdgeStream.Tracking.Storage.Sql;
 public partial class SqlTrackingStore : ITrackingStore
 {
     private const long Forever = long.MaxValue;
+
+    /// <summary>From this many placements in a batch, a provider with <see cref="SqlDialect.Bulk"/> writes them set-based.</summary>
+    private const int BulkPlacements = 4;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly SqlDialect _dialect;
     private readonly ConcurrentDictionary<string, string> _gatewaySites = new(StringComparer.Ordinal);
@@ -143,12 +146,24 @@ public partial class SqlTrackingStore : ITrackingStore
             }
         }
 
-        foreach (var p in batch.Placements)
+        (long? Zone, long? Left) ZonesOf(PlacementRecord p) =>
+            (p.Zone is null ? null : zoneOf[(p.GatewayId, p.Zone)], p.LeftZone is null ? null : zoneOf[(p.GatewayId, p.LeftZone)]);
+
+        var oneByOne = batch.Placements;
+        if (_dialect.Bulk is { } bulk && batch.Placements.Count >= BulkPlacements)
+        {
+            oneByOne = await ApplyInBulkAsync(bulk, c, tx, batch.Placements, ZonesOf, seen, cancellationToken);
+        }
+
+        foreach (var p in oneByOne)
         {
             await EnsureTagAsync(q, p.Epc, seen, cancellationToken);
-            long? zone = p.Zone is null ? null : zoneOf[(p.GatewayId, p.Zone)];
-            long? left = p.LeftZone is null ? null : zoneOf[(p.GatewayId, p.LeftZone)];
+            var (zone, left) = ZonesOf(p);
             await SpliceAsync(q, p, zone, left, cancellationToken);
+        }
+
+        foreach (var p in batch.Placements)
+        {
             Saw(p.Epc, p.TimeUs, p.GatewayId);
         }
 
@@ -259,6 +274,35 @@ public partial class SqlTrackingStore : ITrackingStore
         _zoneIds[(site, zone)] = id;
         _zoneNames[id] = zone;
         return id;
+    }
+
+    /// <summary>
+    /// Writes the placements that <see cref="PlacementPlanner"/> can plan in memory with a handful of
+    /// set-based statements, and returns the rest, in batch order, for <see cref="SpliceAsync"/>.
+    /// </summary>
+    private static async Task<IReadOnlyList<PlacementRecord>> ApplyInBulkAsync(
+        IBulkHistory bulk, DbConnection c, DbTransaction tx, IReadOnlyList<PlacementRecord> placements,
+        Func<PlacementRecord, (long? Zone, long? Left)> zones, List<string> seen, CancellationToken ct)
+    {
+        var epcs = placements.Select(p => p.Epc).Distinct(StringComparer.Ordinal).ToList();
+        var holders = await bulk.HoldersAsync(c, tx, epcs, ct);
+        var missing = epcs.Where(e => !holders.ContainsKey(e)).ToList();
+        if (missing.Count > 0)
+        {
+            // Nobody registered these EPCs: unregistered assets, shown and filterable, never dropped.
+            await bulk.AddUnregisteredAsync(c, tx, missing, EventTimes.NowUs(), ct);
+            foreach (var (epc, holder) in await bulk.HoldersAsync(c, tx, missing, ct))
+            {
+                holders[epc] = holder;
+            }
+        }
+
+        seen.AddRange(epcs);
+        var latest = await bulk.LatestAsync(c, tx, epcs, ct);
+        var plan = new PlacementPlan();
+        var rest = PlacementPlanner.Plan(placements, zones, latest, holders, plan);
+        await bulk.WriteAsync(c, tx, plan, ct);
+        return rest;
     }
 
     private async Task EnsureTagAsync(CommandCache q, string epc, List<string> seen, CancellationToken ct)

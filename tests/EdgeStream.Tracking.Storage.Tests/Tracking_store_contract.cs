@@ -322,6 +322,70 @@ public abstract class Tracking_store_contract : IAsyncLifetime
         Assert.Equal(0, await Store.PurgeHistoryAsync(T0 + (50L * 24 * 60 * Min), default));
     }
 
+    [Fact]
+    public async Task Large_batches_leave_the_same_store_as_one_placement_at_a_time()
+    {
+        // A provider may write large batches set-based (PostgreSQL does); whatever it does, the outcome
+        // must be the one the one-by-one path gives. Random walks of 40 tags: moves, departures (from the
+        // right zone and the wrong one), repeats, late events spliced into the past, replays of whole
+        // batches, and one registered asset with two tags that move in the same batches.
+        await using var reference = await CreateStoreAsync();
+        await reference.MigrateAsync(default);
+        var tags = Enumerable.Range(0, 40).Select(i => $"30340242201D8840009E{i:X4}").ToArray();
+        string[] zones = ["waiting", "triage", "exam-1", "exam-2", "recovery"];
+        foreach (var s in new[] { Store, reference })
+        {
+            await s.UpsertAssetAsync(new AssetInput("bed-1", "Bed 1", "bed", null, null, null, [tags[0], tags[1]]), T0 - Min, default);
+        }
+
+        var rng = new Random(11);
+        var clock = new long[tags.Length];
+        var batches = new List<PlacementRecord[]>();
+        for (var b = 0; b < 30; b++)
+        {
+            var batch = new List<PlacementRecord>();
+            for (var n = rng.Next(4, 40); n > 0; n--)
+            {
+                var i = rng.Next(tags.Length);
+                clock[i] += rng.Next(1, 5) * Min;
+                var t = rng.Next(8) == 0 ? T0 + (rng.Next((int)(clock[i] / Min) + 1) * Min) + 7 : T0 + clock[i];
+                var zone = zones[rng.Next(zones.Length)];
+                batch.Add(rng.Next(5) == 0 ? Depart(tags[i], zone, t) : Place(tags[i], zone, t, late: t < T0 + clock[i]));
+            }
+
+            batches.Add([.. batch]);
+            if (rng.Next(6) == 0)
+            {
+                batches.Add(batches[rng.Next(batches.Count)]);
+            }
+        }
+
+        foreach (var batch in batches)
+        {
+            await Store.ApplyAsync(new TrackingBatch(batch, [], []), default);
+            foreach (var p in batch)
+            {
+                await reference.ApplyAsync(new TrackingBatch([p], [], []), default);
+            }
+        }
+
+        foreach (var tag in tags)
+        {
+            var got = (await Store.HistoryAsync(tag, long.MinValue, long.MaxValue, 1000, null, default)).Items;
+            var want = (await reference.HistoryAsync(tag, long.MinValue, long.MaxValue, 1000, null, default)).Items;
+            Assert.Equal(want.Select(h => (h.AssetId, h.Zone, h.FromUs, h.ToUs, h.OpenEvent, h.CloseEvent, h.Late)), got.Select(h => (h.AssetId, h.Zone, h.FromUs, h.ToUs, h.OpenEvent, h.CloseEvent, h.Late)));
+            var a = await Store.GetAssetAsync(tag, default);
+            var r = await reference.GetAssetAsync(tag, default);
+            Assert.Equal((r!.Id, r.Location.Zone, r.Location.SinceUs, r.Location.GatewayId), (a!.Id, a.Location.Zone, a.Location.SinceUs, a.Location.GatewayId));
+        }
+
+        var changes = await Store.ChangesAsync(0, 10_000, default);
+        var referenceChanges = await reference.ChangesAsync(0, 10_000, default);
+        Assert.Equal(
+            referenceChanges.Select(c => (c.AssetId, c.Epc, c.Zone, c.AtUs)).Order(),
+            changes.Select(c => (c.AssetId, c.Epc, c.Zone, c.AtUs)).Order());
+    }
+
     private static TrackingBatch Batch(params PlacementRecord[] placements) => new(placements, [], []);
 
     private PlacementRecord Place(string epc, string zone, long t, bool late = false) =>
@@ -345,7 +409,7 @@ public sealed class SqliteTrackingStoreTests : Tracking_store_contract, IDisposa
 
     /// <inheritdoc />
     protected override Task<ITrackingStore> CreateStoreAsync() =>
-        Task.FromResult<ITrackingStore>(EdgeStream.Tracking.Storage.Sqlite.SqliteTrackingStore.Open(Path.Combine(_dir.Path, "tracking.db")));
+        Task.FromResult<ITrackingStore>(EdgeStream.Tracking.Storage.Sqlite.SqliteTrackingStore.Open(Path.Combine(_dir.Path, $"tracking-{Guid.NewGuid():N}.db")));
 }
 
 /// <summary>The contract on PostgreSQL, on a private cluster the fixture starts.</summary>
