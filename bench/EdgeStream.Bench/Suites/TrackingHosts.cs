@@ -52,6 +52,15 @@ internal sealed class BenchPostgres : IAsyncDisposable
         ConnectionString = $"Host=127.0.0.1;Port={port};Username=edgestream;Database=postgres";
     }
 
+    /// <summary>Runs ANALYZE on the whole database.</summary>
+    public async Task AnalyzeAsync()
+    {
+        await using var c = new Npgsql.NpgsqlConnection(ConnectionString);
+        await c.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand("ANALYZE", c) { CommandTimeout = 3600 };
+        await cmd.ExecuteNonQueryAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Npgsql.NpgsqlConnection.ClearAllPools();
