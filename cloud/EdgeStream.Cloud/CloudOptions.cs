@@ -34,6 +34,13 @@ public sealed record CloudOptions
     /// </summary>
     public string? GatewaysFile { get; init; }
 
+    /// <summary>
+    /// Base URLs of the ingest processes (<c>--ingest-nodes http://ingest-1:8080,http://ingest-2:8080</c>).
+    /// A process without ingest (the <c>api</c> role) answers <c>GET /api/gateways</c> by merging theirs:
+    /// the gateways are connected to them, not to it.
+    /// </summary>
+    public IReadOnlyList<Uri> IngestNodes { get; init; } = [];
+
     /// <summary>External broker to ingest from instead of the embedded one, e.g. <c>mqtt://user:pass@host:1883</c>.</summary>
     public string? Broker { get; init; }
 
@@ -83,6 +90,17 @@ public sealed record CloudOptions
         if (gatewaysFile is not null && !File.Exists(gatewaysFile))
         {
             throw new OptionsException("gateways", gatewaysFile, "the path of an existing gateway credentials JSON file");
+        }
+
+        var ingestNodes = new List<Uri>();
+        foreach (var node in (configuration["ingest-nodes"] ?? section["IngestNodes"] ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(node, UriKind.Absolute, out var nodeUri) || nodeUri.Scheme is not ("http" or "https"))
+            {
+                throw new OptionsException("ingest-nodes", node, "http[s]://host:port of an ingest process, comma-separated");
+            }
+
+            ingestNodes.Add(nodeUri);
         }
 
         if (broker is not null && !(Uri.TryCreate(broker, UriKind.Absolute, out var brokerUri) && brokerUri.Scheme is "mqtt" or "mqtts"))
@@ -207,6 +225,7 @@ public sealed record CloudOptions
             MqttsCertificatePassword = configuration["mqtts-cert-password"] ?? section["MqttsCertificatePassword"],
             GatewaysFile = gatewaysFile is null ? null : Path.GetFullPath(gatewaysFile),
             Broker = broker,
+            IngestNodes = ingestNodes,
             EventLog = eventLog,
         };
     }

@@ -50,7 +50,7 @@ public sealed class Two_stream_workers_on_kafka_share_the_partitions_and_a_survi
         ulong sequence = 0;
 
         await using var ingest = await CloudProcess.StartAsync([Gateway], [.. Shared(database), "--role", "ingest"]);
-        await using var api = await CloudProcess.StartAsync([Gateway], [.. Shared(database), "--role", "api"]);
+        await using var api = await CloudProcess.StartAsync([Gateway], [.. Shared(database), "--role", "api", "--ingest-nodes", ingest.Http.BaseAddress!.ToString()]);
         var a = await CloudProcess.StartAsync([Gateway], [.. Shared(database), "--role", "stream"]);
         CloudProcess? b = null;
         try
@@ -116,6 +116,12 @@ public sealed class Two_stream_workers_on_kafka_share_the_partitions_and_a_survi
             items.Select(i => i.GetProperty("epc").GetString() + "=" + i.GetProperty("zone").GetString()).Order(StringComparer.Ordinal));
         var status = await api.Http.GetFromJsonAsync<JsonElement>("/api/status");
         Assert.Equal("api", status.GetProperty("role").GetString());
+
+        // The gateway is connected to the ingest process; the API server shows it from there.
+        var gateways = await api.GetArrayAsync("/api/gateways");
+        var gateway = Assert.Single(gateways);
+        Assert.Equal(Gateway, gateway.GetProperty("gatewayId").GetString());
+        Assert.Equal(80, gateway.GetProperty("batches").GetInt64());
 
         async Task PublishRoundAsync(IMqttClient client)
         {

@@ -20,7 +20,10 @@ public static class CloudApi
     /// <summary>Maps the API endpoints.</summary>
     public static void MapCloudApi(this WebApplication app)
     {
-        app.MapGet("/api/gateways", (GatewayDirectory gateways) => Results.Json(gateways.Snapshot(), Json));
+        app.MapGet("/api/gateways", async (GatewayDirectory gateways, CloudOptions options, IServiceProvider services, ILoggerFactory logs, CancellationToken ct) =>
+            services.GetService<EdgeStream.Ingest.IngestPipeline>() is null && options.IngestNodes.Count > 0
+                ? Results.Json(await IngestNodes.GatewaysAsync(options.IngestNodes, logs.CreateLogger("EdgeStream.Cloud.IngestNodes"), ct), Json)
+                : Results.Json(gateways.Snapshot(), Json));
         app.MapGet("/api/deadletters", (string? gateway, string? reason, int? limit, IServiceProvider services) =>
             services.GetService<EdgeStream.Ingest.IngestPipeline>() is not { } pipeline
                 ? Results.Problem(title: "Not here", detail: "This process does not run ingest (--role); ask an ingest process.", statusCode: StatusCodes.Status404NotFound)
