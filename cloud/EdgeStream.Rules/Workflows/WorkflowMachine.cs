@@ -1,0 +1,285 @@
+using EdgeStream.Rules.Definitions;
+
+namespace EdgeStream.Rules.Workflows;
+
+/// <summary>Asks the host (an engine task) for a timer, or withdraws one; the host calls <see cref="WorkflowMachine.OnTimer"/> when it fires.</summary>
+public interface IWorkflowTimers
+{
+    /// <summary>A timer at <paramref name="timeUs"/> on <paramref name="clock"/>; once per asset and time.</summary>
+    void Register(long timeUs, TimerClock clock);
+
+    /// <summary>Withdraws the timer at <paramref name="timeUs"/>.</summary>
+    void Delete(long timeUs, TimerClock clock);
+}
+
+/// <summary>One asset's run of a workflow: its state, since when, where it is, and what is pending. Small, so that it lives in keyed state.</summary>
+public struct WorkflowRun
+{
+    /// <summary>Index of the state in the definition.</summary>
+    public int State;
+
+    /// <summary>When the asset entered <see cref="State"/>.</summary>
+    public long SinceUs;
+
+    /// <summary>The zone the asset is in, or null.</summary>
+    public string? Zone;
+
+    /// <summary>The zone the asset last left, and when (for <c>leave</c> with <c>absentFor</c>).</summary>
+    public string? LeftZone;
+
+    /// <summary>When it left <see cref="LeftZone"/>.</summary>
+    public long LeftAtUs;
+
+    /// <summary>Bit i: the current state's alert i has fired.</summary>
+    public ulong FiredAlerts;
+}
+
+/// <summary>What a run did: a state change, or an alert raised or cleared.</summary>
+public abstract record WorkflowOutput(long AtUs);
+
+/// <summary>The asset moved from <see cref="From"/> to <see cref="To"/>, because of <see cref="Cause"/>.</summary>
+public sealed record StateChanged(string From, string To, long AtUs, string Cause) : WorkflowOutput(AtUs);
+
+/// <summary>A state's alert fired: the asset stayed longer than its limit.</summary>
+public sealed record AlertRaised(string AlertId, string State, AlertSeverity Severity, string? Message, long AtUs) : WorkflowOutput(AtUs);
+
+/// <summary>The alert's condition cleared: the asset left the state.</summary>
+public sealed record AlertCleared(string AlertId, string State, long AtUs) : WorkflowOutput(AtUs);
+
+/// <summary>
+/// Runs a <see cref="WorkflowDefinition"/> for one asset at a time: the host keeps each asset's
+/// <see cref="WorkflowRun"/> in keyed state and its timers in the engine's timer service, so both are
+/// checkpointed with the task. The machine is deterministic: the same events and timers in the same
+/// order give the same outputs, so a replay after a crash repeats them exactly (and the sink's
+/// deterministic ids make them effects once). A timer whose deadline no longer holds (the asset moved
+/// on, came back, or the alert fired) does nothing when it fires.
+/// </summary>
+public sealed class WorkflowMachine
+{
+    private readonly WorkflowDefinition _definition;
+    private readonly Func<string, string?> _kindOf;
+    private readonly int[] _finals;
+
+    /// <summary>Creates the machine; <paramref name="kindOf"/> says what kind a zone is (null when unknown).</summary>
+    public WorkflowMachine(WorkflowDefinition definition, Func<string, string?> kindOf)
+    {
+        _definition = definition;
+        _kindOf = kindOf;
+        _finals = [.. definition.States.Select((s, i) => (s, i)).Where(x => x.s.Final).Select(x => x.i)];
+    }
+
+    /// <summary>The definition run.</summary>
+    public WorkflowDefinition Definition => _definition;
+
+    /// <summary>The name of the run's state.</summary>
+    public string StateOf(in WorkflowRun run) => _definition.States[run.State].Name;
+
+    /// <summary>True when the run reached a final state.</summary>
+    public bool IsOver(in WorkflowRun run) => _finals.Contains(run.State);
+
+    /// <summary>A new run in the initial state from <paramref name="atUs"/>.</summary>
+    public WorkflowRun Start(long atUs, IWorkflowTimers timers)
+    {
+        var run = new WorkflowRun { State = IndexOf(_definition.Initial), SinceUs = atUs };
+        Sync([], run, timers);
+        return run;
+    }
+
+    /// <summary>The asset entered <paramref name="zone"/> at <paramref name="atUs"/>.</summary>
+    public void OnEnter(ref WorkflowRun run, string zone, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
+    {
+        var before = Deadlines(run);
+        if (run.LeftZone == zone)
+        {
+            // Back in the zone it left: the absence no longer holds.
+            run.LeftZone = null;
+        }
+
+        run.Zone = zone;
+        Fire(ref run, atUs, t => t is EnterTrigger e && Matches(e.Zone, zone), $"entered {zone}", outputs);
+        Sync(before, run, timers);
+    }
+
+    /// <summary>The asset left <paramref name="zone"/> at <paramref name="atUs"/> (to another zone or to nowhere).</summary>
+    public void OnLeave(ref WorkflowRun run, string zone, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
+    {
+        var before = Deadlines(run);
+        if (run.Zone == zone)
+        {
+            run.Zone = null;
+        }
+
+        if (!Fire(ref run, atUs, t => t is LeaveTrigger { AbsentFor: null } l && Matches(l.Zone, zone), $"left {zone}", outputs)
+            && From(run.State).Any(t => t.On is LeaveTrigger { AbsentFor: not null } l && Matches(l.Zone, zone)))
+        {
+            // A leave that counts only if the asset stays away: its deadline is armed below. Leaving a
+            // zone no transition watches (the corridor on the way out) does not replace it.
+            run.LeftZone = zone;
+            run.LeftAtUs = atUs;
+        }
+
+        Sync(before, run, timers);
+    }
+
+    /// <summary>An operator's action on the asset.</summary>
+    public void OnManual(ref WorkflowRun run, string action, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
+    {
+        var before = Deadlines(run);
+        Fire(ref run, atUs, t => t is ManualTrigger m && m.Action == action, $"manual {action}", outputs);
+        Sync(before, run, timers);
+    }
+
+    /// <summary>An asset of <paramref name="assetType"/> entered the zone this asset is in.</summary>
+    public void OnPeerEnters(ref WorkflowRun run, string assetType, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
+    {
+        var before = Deadlines(run);
+        var zone = run.Zone;
+        Fire(ref run, atUs, t => t is PeerEntersTrigger p && p.AssetType == assetType, $"{assetType} entered {zone}", outputs);
+        Sync(before, run, timers);
+    }
+
+    /// <summary>A timer registered by this machine fired at <paramref name="timeUs"/> on <paramref name="clock"/>.</summary>
+    public void OnTimer(ref WorkflowRun run, long timeUs, TimerClock clock, IWorkflowTimers timers, List<WorkflowOutput> outputs)
+    {
+        var before = Deadlines(run);
+        if (IsOver(run))
+        {
+            return;
+        }
+
+        var state = _definition.States[run.State];
+        for (var i = 0; i < state.Alerts.Count && i < 64; i++)
+        {
+            var a = state.Alerts[i];
+            if (a.Clock == clock && run.SinceUs + (long)a.After.TotalMicroseconds == timeUs && (run.FiredAlerts & (1UL << i)) == 0)
+            {
+                run.FiredAlerts |= 1UL << i;
+                outputs.Add(new AlertRaised(a.Id, state.Name, a.Severity, a.Message, timeUs));
+            }
+        }
+
+        var since = run.SinceUs;
+        var left = run.LeftZone;
+        var leftAt = run.LeftAtUs;
+        Fire(
+            ref run,
+            timeUs,
+            t => t switch
+            {
+                DwellTrigger d => d.Clock == clock && since + (long)d.After.TotalMicroseconds == timeUs,
+                LeaveTrigger { AbsentFor: { } d } l => l.Clock == clock && left is not null && Matches(l.Zone, left) && leftAt + (long)d.TotalMicroseconds == timeUs,
+                _ => false,
+            },
+            "timer",
+            outputs);
+        Sync(before, run, timers);
+    }
+
+    private bool Fire(ref WorkflowRun run, long atUs, Func<WorkflowTrigger, bool> matches, string cause, List<WorkflowOutput> outputs)
+    {
+        if (IsOver(run))
+        {
+            return false;
+        }
+
+        // The first transition in file order wins, so a definition reads top to bottom.
+        foreach (var t in From(run.State))
+        {
+            if (!matches(t.On))
+            {
+                continue;
+            }
+
+            var from = _definition.States[run.State];
+            for (var i = 0; i < from.Alerts.Count && i < 64; i++)
+            {
+                if ((run.FiredAlerts & (1UL << i)) != 0)
+                {
+                    outputs.Add(new AlertCleared(from.Alerts[i].Id, from.Name, atUs));
+                }
+            }
+
+            run.State = IndexOf(t.To);
+            run.SinceUs = atUs;
+            run.FiredAlerts = 0;
+            run.LeftZone = null;
+            outputs.Add(new StateChanged(from.Name, t.To, atUs, cause));
+            return true;
+        }
+
+        return false;
+    }
+
+    private IEnumerable<WorkflowTransition> From(int state)
+    {
+        var name = _definition.States[state].Name;
+        return _definition.Transitions.Where(t => t.From.Contains(name) || t.From.Contains("*"));
+    }
+
+    /// <summary>
+    /// Every deadline the run waits for now: the state's alerts not yet fired, its dwell transitions, and
+    /// the absence from the zone it left. Timers follow this set exactly (<see cref="Sync"/>), so a
+    /// deadline two purposes share stays armed while either still needs it, and none is left behind.
+    /// </summary>
+    private HashSet<(long Time, TimerClock Clock)> Deadlines(in WorkflowRun run)
+    {
+        var due = new HashSet<(long, TimerClock)>();
+        if (IsOver(run))
+        {
+            return due;
+        }
+
+        var alerts = _definition.States[run.State].Alerts;
+        for (var i = 0; i < alerts.Count && i < 64; i++)
+        {
+            if ((run.FiredAlerts & (1UL << i)) == 0)
+            {
+                due.Add((run.SinceUs + (long)alerts[i].After.TotalMicroseconds, alerts[i].Clock));
+            }
+        }
+
+        foreach (var t in From(run.State))
+        {
+            if (t.On is DwellTrigger d)
+            {
+                due.Add((run.SinceUs + (long)d.After.TotalMicroseconds, d.Clock));
+            }
+            else if (t.On is LeaveTrigger { AbsentFor: { } a } l && run.LeftZone is { } left && Matches(l.Zone, left))
+            {
+                due.Add((run.LeftAtUs + (long)a.TotalMicroseconds, l.Clock));
+            }
+        }
+
+        return due;
+    }
+
+    private void Sync(HashSet<(long Time, TimerClock Clock)> before, in WorkflowRun run, IWorkflowTimers timers)
+    {
+        var after = Deadlines(run);
+        foreach (var (time, clock) in before.Except(after))
+        {
+            timers.Delete(time, clock);
+        }
+
+        foreach (var (time, clock) in after.Except(before))
+        {
+            timers.Register(time, clock);
+        }
+    }
+
+    private bool Matches(ZoneMatch match, string zone) =>
+        match.Zone is { } name ? name == zone : match.Kind is { } kind && _kindOf(zone) == kind;
+
+    private int IndexOf(string state)
+    {
+        for (var i = 0; i < _definition.States.Count; i++)
+        {
+            if (_definition.States[i].Name == state)
+            {
+                return i;
+            }
+        }
+
+        throw new InvalidOperationException($"workflow {_definition.Id} has no state '{state}'");
+    }
+}
