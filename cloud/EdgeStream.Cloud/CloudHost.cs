@@ -28,7 +28,7 @@ public static class CloudHost
             return await HashPasswordAsync(args[1..]);
         }
 
-        if (args.Length > 0 && args[0] is "db" or "assets")
+        if (args.Length > 0 && args[0] is "db" or "assets" or "workflows")
         {
             return await CloudCommands.RunAsync(args);
         }

@@ -157,6 +157,14 @@ public sealed class ChildProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>Waits for the process to exit by itself (and its output to be read); returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>Asks the process to stop (SIGTERM) and waits for it to exit.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)
     {

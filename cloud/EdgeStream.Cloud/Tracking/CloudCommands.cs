@@ -16,6 +16,7 @@ public static class CloudCommands
     private const string Usage =
         "usage: edgestream-cloud db migrate|version [--data-dir DIR] [--Tracking:Database sqlite|postgres --Tracking:ConnectionString CS]\n" +
         "       edgestream-cloud assets import FILE.csv [settings]\n" +
+        "       edgestream-cloud workflows check FILE.json...\n" +
         "       edgestream-cloud assets export [FILE.csv] [settings]";
 
     /// <summary>Opens the configured store (not migrated).</summary>
@@ -25,11 +26,46 @@ public static class CloudCommands
         _ => SqliteTrackingStore.Open(settings.ConnectionString),
     };
 
+    /// <summary>Validates workflow definitions: one line per file that reads, one <c>FILE:LINE: field: problem</c> per mistake; exit 1 when any is invalid.</summary>
+    private static async Task<int> CheckWorkflowsAsync(string[] files)
+    {
+        var invalid = 0;
+        foreach (var file in files)
+        {
+            if (!File.Exists(file))
+            {
+                await Console.Error.WriteLineAsync($"edgestream-cloud: workflows check: no file '{file}'");
+                return 2;
+            }
+
+            try
+            {
+                var w = EdgeStream.Rules.Definitions.WorkflowReader.Read(await File.ReadAllBytesAsync(file));
+                await Console.Out.WriteLineAsync($"{file}: workflow {w.Id} version {w.Version} for {w.AssetType}: {w.States.Count} states, {w.Transitions.Count} transitions");
+            }
+            catch (EdgeStream.Rules.Definitions.DefinitionException ex)
+            {
+                invalid++;
+                foreach (var e in ex.Errors)
+                {
+                    await Console.Out.WriteLineAsync(e.Path.Length == 0 ? $"{file}:{e.Line}: {e.Message}" : $"{file}:{e.Line}: {e.Path}: {e.Message}");
+                }
+            }
+        }
+
+        return invalid == 0 ? 0 : 1;
+    }
+
     /// <summary>Runs a command; returns the exit code (2 for usage or configuration errors).</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         var words = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
         var settings = args[words.Length..];
+        if (words is ["workflows", "check", .. var files] && files.Length > 0)
+        {
+            return await CheckWorkflowsAsync(files);
+        }
+
         CloudOptions options;
         try
         {
