@@ -59,6 +59,7 @@ public sealed class WorkflowMachine
     private readonly WorkflowDefinition _definition;
     private readonly Func<string, string?> _kindOf;
     private readonly int[] _finals;
+    private readonly WorkflowTransition[][] _from;
 
     /// <summary>Creates the machine; <paramref name="kindOf"/> says what kind a zone is (null when unknown).</summary>
     public WorkflowMachine(WorkflowDefinition definition, Func<string, string?> kindOf)
@@ -66,6 +67,9 @@ public sealed class WorkflowMachine
         _definition = definition;
         _kindOf = kindOf;
         _finals = [.. definition.States.Select((s, i) => (s, i)).Where(x => x.s.Final).Select(x => x.i)];
+
+        // The transitions out of each state, in file order, computed once.
+        _from = [.. definition.States.Select(s => definition.Transitions.Where(t => t.From.Contains(s.Name) || (!s.Final && t.From.Contains("*"))).ToArray())];
     }
 
     /// <summary>The definition run.</summary>
@@ -210,11 +214,7 @@ public sealed class WorkflowMachine
         return false;
     }
 
-    private IEnumerable<WorkflowTransition> From(int state)
-    {
-        var name = _definition.States[state].Name;
-        return _definition.Transitions.Where(t => t.From.Contains(name) || t.From.Contains("*"));
-    }
+    private WorkflowTransition[] From(int state) => _from[state];
 
     /// <summary>
     /// Every deadline the run waits for now: the state's alerts not yet fired, its dwell transitions, and
