@@ -145,6 +145,32 @@ public sealed class Workflow_definitions
     }
 
     [Fact]
+    public void The_shipped_flow_validates_against_the_published_schema_and_the_schema_refuses_what_the_reader_refuses()
+    {
+        var schema = Json.Schema.JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Schemas", "workflow.schema.json")));
+        bool Valid(string json) => schema.Evaluate(JsonDocument.Parse(json).RootElement).IsValid;
+
+        Assert.True(Valid(Hospital));
+
+        // Mistakes a schema can see (the reader sees more: states named in transitions, final states left).
+        string[] mistakes =
+        [
+            Hospital.Replace("\"version\": 1", "\"version\": 0", StringComparison.Ordinal),
+            Hospital.Replace("\"after\": \"45m\"", "\"after\": \"45 minutes\"", StringComparison.Ordinal),
+            Hospital.Replace("\"severity\": \"warning\"", "\"severity\": \"loud\"", StringComparison.Ordinal),
+            Hospital.Replace("{ \"enter\": { \"zone\": \"triage\" } }", "{ \"enter\": { \"zone\": \"triage\" }, \"manual\": \"x\" }", StringComparison.Ordinal),
+            Hospital.Replace("{ \"zone\": \"triage\" }", "{ \"zone\": \"triage\", \"kind\": \"room\" }", StringComparison.Ordinal),
+            Hospital.Replace("\"assetType\": \"patient\"", "\"assetType\": \"patient\", \"colour\": \"red\"", StringComparison.Ordinal),
+        ];
+        foreach (var m in mistakes)
+        {
+            Assert.NotEqual(Hospital, m);
+            Assert.False(Valid(m), "the schema accepted: " + m);
+            Assert.Throws<DefinitionException>(() => WorkflowReader.Read(m));
+        }
+    }
+
+    [Fact]
     public void The_published_schema_names_every_field_the_reader_takes()
     {
         using var schema = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Schemas", "workflow.schema.json")));
