@@ -31,39 +31,46 @@ public static partial class LayoutRules
     }
 
     /// <summary>Tracking knows no HTTP and no SQL: not a web project, no ASP.NET Core, no database driver, no storage provider.</summary>
-    public static IEnumerable<string> TrackingKnowsNoHttpOrSql(ProductProjects projects, Func<ProductProject, IEnumerable<(string File, string Code)>> sources)
+    public static IEnumerable<string> TrackingKnowsNoHttpOrSql(ProductProjects projects, Func<ProductProject, IEnumerable<(string File, string Code)>> sources) =>
+        KnowsNoHttpOrSql("EdgeStream.Tracking", "tracking", projects, sources);
+
+    /// <summary>Workflows and rules, like tracking, know no HTTP and no SQL: they run on the engine and write through a contract.</summary>
+    public static IEnumerable<string> RulesKnowNoHttpOrSql(ProductProjects projects, Func<ProductProject, IEnumerable<(string File, string Code)>> sources) =>
+        KnowsNoHttpOrSql("EdgeStream.Rules", "rules", projects, sources);
+
+    private static IEnumerable<string> KnowsNoHttpOrSql(string name, string what, ProductProjects projects, Func<ProductProject, IEnumerable<(string File, string Code)>> sources)
     {
-        if (!projects.ByName.TryGetValue("EdgeStream.Tracking", out var tracking))
+        if (!projects.ByName.TryGetValue(name, out var tracking))
         {
-            yield return "EdgeStream.Tracking is missing.";
+            yield return $"{name} is missing.";
             yield break;
         }
 
         if (tracking.Sdk.Contains("Web", StringComparison.Ordinal))
         {
-            yield return $"EdgeStream.Tracking uses the {tracking.Sdk} SDK.";
+            yield return $"{name} uses the {tracking.Sdk} SDK.";
         }
 
         foreach (var f in tracking.Frameworks.Where(f => f.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal)))
         {
-            yield return $"EdgeStream.Tracking references the framework {f}.";
+            yield return $"{name} references the framework {f}.";
         }
 
         foreach (var p in tracking.Packages.Where(p => p.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || SqlPackages.Any(s => p.StartsWith(s, StringComparison.Ordinal))))
         {
-            yield return $"EdgeStream.Tracking references the package {p}.";
+            yield return $"{name} references the package {p}.";
         }
 
         foreach (var r in projects.Reaches(tracking.Name).Where(r => r.StartsWith("EdgeStream.Tracking.Storage", StringComparison.Ordinal) || r is "EdgeStream.Cloud" or "EdgeStream.Ingest"))
         {
-            yield return $"EdgeStream.Tracking reaches {r}.";
+            yield return $"{name} reaches {r}.";
         }
 
         foreach (var (file, code) in sources(tracking))
         {
             foreach (Match m in HttpOrSqlNamespace().Matches(WithoutComments(code)))
             {
-                yield return $"{file} uses {m.Value}: tracking knows no HTTP or SQL.";
+                yield return $"{file} uses {m.Value}: {what} knows no HTTP or SQL.";
             }
         }
     }

@@ -13,7 +13,7 @@ public sealed class The_product_layout_keeps_its_boundaries
     public void Every_product_project_is_read()
     {
         // The rules below mean something only if they see the projects they speak of.
-        foreach (var name in new[] { "EdgeStream.Contracts", "EdgeStream.Engine", "EdgeStream.Engine.Sources.EventLog", "EdgeStream.Engine.Sinks.Kafka", "EdgeStream.Tracking", "EdgeStream.Ingest", "EdgeStream.Cloud", "EdgeStream.Edge", "EdgeStream.Uplink.Mqtt", "EdgeStream.Gateways" })
+        foreach (var name in new[] { "EdgeStream.Contracts", "EdgeStream.Engine", "EdgeStream.Engine.Sources.EventLog", "EdgeStream.Engine.Sinks.Kafka", "EdgeStream.Tracking", "EdgeStream.Rules", "EdgeStream.Ingest", "EdgeStream.Cloud", "EdgeStream.Edge", "EdgeStream.Uplink.Mqtt", "EdgeStream.Gateways" })
         {
             Assert.True(Projects.ByName.ContainsKey(name), $"{name} not found under {Root}");
         }
@@ -26,6 +26,9 @@ public sealed class The_product_layout_keeps_its_boundaries
 
     [Fact]
     public void Tracking_knows_no_http_or_sql() => Assert.Empty(LayoutRules.TrackingKnowsNoHttpOrSql(Projects, Sources));
+
+    [Fact]
+    public void Rules_know_no_http_or_sql() => Assert.Empty(LayoutRules.RulesKnowNoHttpOrSql(Projects, Sources));
 
     [Fact]
     public void Ingest_knows_nothing_of_tracking() => Assert.Empty(LayoutRules.IngestKnowsNoTracking(Projects));
