@@ -40,33 +40,33 @@ public static partial class LayoutRules
 
     private static IEnumerable<string> KnowsNoHttpOrSql(string name, string what, ProductProjects projects, Func<ProductProject, IEnumerable<(string File, string Code)>> sources)
     {
-        if (!projects.ByName.TryGetValue(name, out var tracking))
+        if (!projects.ByName.TryGetValue(name, out var project))
         {
             yield return $"{name} is missing.";
             yield break;
         }
 
-        if (tracking.Sdk.Contains("Web", StringComparison.Ordinal))
+        if (project.Sdk.Contains("Web", StringComparison.Ordinal))
         {
-            yield return $"{name} uses the {tracking.Sdk} SDK.";
+            yield return $"{name} uses the {project.Sdk} SDK.";
         }
 
-        foreach (var f in tracking.Frameworks.Where(f => f.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal)))
+        foreach (var f in project.Frameworks.Where(f => f.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal)))
         {
             yield return $"{name} references the framework {f}.";
         }
 
-        foreach (var p in tracking.Packages.Where(p => p.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || SqlPackages.Any(s => p.StartsWith(s, StringComparison.Ordinal))))
+        foreach (var p in project.Packages.Where(p => p.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || SqlPackages.Any(s => p.StartsWith(s, StringComparison.Ordinal))))
         {
             yield return $"{name} references the package {p}.";
         }
 
-        foreach (var r in projects.Reaches(tracking.Name).Where(r => r.StartsWith("EdgeStream.Tracking.Storage", StringComparison.Ordinal) || r is "EdgeStream.Cloud" or "EdgeStream.Ingest"))
+        foreach (var r in projects.Reaches(project.Name).Where(r => r.StartsWith("EdgeStream.Tracking.Storage", StringComparison.Ordinal) || r is "EdgeStream.Cloud" or "EdgeStream.Ingest"))
         {
             yield return $"{name} reaches {r}.";
         }
 
-        foreach (var (file, code) in sources(tracking))
+        foreach (var (file, code) in sources(project))
         {
             foreach (Match m in HttpOrSqlNamespace().Matches(WithoutComments(code)))
             {

@@ -252,7 +252,7 @@ public sealed class Hospital_workflow_runs
 
         public IEnumerable<(long Time, TimerClock Clock)> Due(long t)
         {
-            while (_pending.Min is { } first && _pending.Count > 0 && first.Time <= t)
+            while (_pending.Count > 0 && _pending.Min is var first && first.Time <= t)
             {
                 _pending.Remove(first);
                 yield return first;

@@ -174,9 +174,7 @@ public sealed class ChildProcess : IAsyncDisposable
             await kill!.WaitForExitAsync();
         }
 
-        using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
-        return _process.ExitCode;
+        return await WaitForExitAsync(timeout);
     }
 
     /// <inheritdoc/>

@@ -58,7 +58,6 @@ public sealed class WorkflowMachine
 {
     private readonly WorkflowDefinition _definition;
     private readonly Func<string, string?> _kindOf;
-    private readonly int[] _finals;
     private readonly WorkflowTransition[][] _from;
 
     /// <summary>Creates the machine; <paramref name="kindOf"/> says what kind a zone is (null when unknown).</summary>
@@ -66,8 +65,6 @@ public sealed class WorkflowMachine
     {
         _definition = definition;
         _kindOf = kindOf;
-        _finals = [.. definition.States.Select((s, i) => (s, i)).Where(x => x.s.Final).Select(x => x.i)];
-
         // The transitions out of each state, in file order, computed once.
         _from = [.. definition.States.Select(s => definition.Transitions.Where(t => t.From.Contains(s.Name) || (!s.Final && t.From.Contains("*"))).ToArray())];
     }
@@ -79,7 +76,7 @@ public sealed class WorkflowMachine
     public string StateOf(in WorkflowRun run) => _definition.States[run.State].Name;
 
     /// <summary>True when the run reached a final state.</summary>
-    public bool IsOver(in WorkflowRun run) => _finals.Contains(run.State);
+    public bool IsOver(in WorkflowRun run) => _definition.States[run.State].Final;
 
     /// <summary>A new run in the initial state from <paramref name="atUs"/>.</summary>
     public WorkflowRun Start(long atUs, IWorkflowTimers timers)
@@ -145,12 +142,12 @@ public sealed class WorkflowMachine
     /// <summary>A timer registered by this machine fired at <paramref name="timeUs"/> on <paramref name="clock"/>.</summary>
     public void OnTimer(ref WorkflowRun run, long timeUs, TimerClock clock, IWorkflowTimers timers, List<WorkflowOutput> outputs)
     {
-        var before = Deadlines(run);
         if (IsOver(run))
         {
             return;
         }
 
+        var before = Deadlines(run);
         var state = _definition.States[run.State];
         for (var i = 0; i < state.Alerts.Count && i < 64; i++)
         {
