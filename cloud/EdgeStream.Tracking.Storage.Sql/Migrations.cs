@@ -25,6 +25,22 @@ internal static class Migrations
             $"CREATE TABLE late_events (seq {d.IdentityPrimaryKey}, partition_no INTEGER NOT NULL, log_offset BIGINT NOT NULL, epc TEXT NOT NULL, gateway_id TEXT NOT NULL, kind TEXT NOT NULL, zone TEXT NULL, event_us BIGINT NOT NULL, watermark_us BIGINT NOT NULL, detail TEXT NOT NULL, event_id TEXT NOT NULL, UNIQUE (partition_no, log_offset))",
             $"CREATE TABLE changes (seq {d.IdentityPrimaryKey}, asset_id TEXT NOT NULL, epc TEXT NOT NULL, zone_id BIGINT NULL, at_us BIGINT NOT NULL)",
         ]),
+        (2, "workflow definitions, workflow state and its history, alerts and their steps", d =>
+        [
+            "CREATE TABLE workflow_definitions (id TEXT NOT NULL, version INTEGER NOT NULL, asset_type TEXT NOT NULL, effective_us BIGINT NOT NULL, body TEXT NOT NULL, saved_us BIGINT NOT NULL, saved_by TEXT NOT NULL, PRIMARY KEY (id, version))",
+            "ALTER TABLE assets ADD COLUMN workflow_id TEXT NULL",
+            "ALTER TABLE assets ADD COLUMN state TEXT NULL",
+            "ALTER TABLE assets ADD COLUMN state_since_us BIGINT NULL",
+            "CREATE INDEX assets_state ON assets (state, id)",
+            "CREATE TABLE state_history (epc TEXT NOT NULL, from_us BIGINT NOT NULL, to_us BIGINT NULL, workflow_id TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, from_state TEXT NULL, cause TEXT NOT NULL, output_id TEXT NOT NULL UNIQUE)",
+            "CREATE INDEX state_history_epc ON state_history (epc, from_us)",
+            $"CREATE TABLE alerts (id {d.IdentityPrimaryKey}, rule_id TEXT NOT NULL, asset_id TEXT NOT NULL, epc TEXT NULL, state TEXT NULL, severity TEXT NOT NULL, message TEXT NULL, status TEXT NOT NULL, level INTEGER NOT NULL DEFAULT 1, level_us BIGINT NOT NULL, raised_us BIGINT NOT NULL, acked_us BIGINT NULL, acked_by TEXT NULL, resolved_us BIGINT NULL, resolved_by TEXT NULL, snoozed_until_us BIGINT NULL, raise_output TEXT NOT NULL UNIQUE)",
+            "CREATE UNIQUE INDEX alerts_one_open ON alerts (rule_id, asset_id) WHERE status <> 'resolved'",
+            "CREATE INDEX alerts_status ON alerts (status, id)",
+            "CREATE INDEX alerts_asset ON alerts (asset_id, id)",
+            "CREATE TABLE alert_steps (alert_id BIGINT NOT NULL, at_us BIGINT NOT NULL, step TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NULL)",
+            "CREATE INDEX alert_steps_alert ON alert_steps (alert_id, at_us)",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

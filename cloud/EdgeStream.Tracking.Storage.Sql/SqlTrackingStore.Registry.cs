@@ -7,7 +7,7 @@ namespace EdgeStream.Tracking.Storage.Sql;
 /// <summary>Sites, zones, gateways and the asset registry.</summary>
 public partial class SqlTrackingStore
 {
-    private const string AssetColumns = "a.id, a.name, a.type, a.owner, a.home_zone, a.attributes, a.registered, a.loc_epc, a.zone_id, z.name, z.site_id, a.since_us, a.last_seen_us, a.gateway_id";
+    private const string AssetColumns = "a.id, a.name, a.type, a.owner, a.home_zone, a.attributes, a.registered, a.loc_epc, a.zone_id, z.name, z.site_id, a.since_us, a.last_seen_us, a.gateway_id, a.workflow_id, a.state, a.state_since_us";
     private const string AssetFrom = "assets a LEFT JOIN zones z ON z.id = a.zone_id";
 
     /// <inheritdoc />
@@ -338,6 +338,12 @@ public partial class SqlTrackingStore
             args.Add(("@type", type));
         }
 
+        if (filter.State is { } state)
+        {
+            where.Add("a.state = @state");
+            args.Add(("@state", state));
+        }
+
         if (filter.Unregistered is { } unregistered)
         {
             where.Add(unregistered ? "a.registered = 0" : "a.registered = 1");
@@ -431,7 +437,10 @@ public partial class SqlTrackingStore
                     ParseAttributes(r.GetString(5)),
                     tags,
                     Convert.ToInt64(r.GetValue(6), CultureInfo.InvariantCulture) != 0,
-                    location), tags));
+                    location)
+                {
+                    Workflow = r.IsDBNull(14) || r.IsDBNull(15) ? null : new AssetWorkflow(r.GetString(14), r.GetString(15), NullableLong(r, 16) ?? 0),
+                }, tags));
             }
         }
 

@@ -19,7 +19,7 @@ namespace EdgeStream.Tracking.Storage.Sql;
 /// spliced in at its time: the interval holding that time is cut there, so a late event lands where it
 /// belongs and replaying a placement finds its own row and changes nothing.</para>
 /// </remarks>
-public partial class SqlTrackingStore : ITrackingStore
+public partial class SqlTrackingStore : ITrackingStore, IWorkflowStore
 {
     private const long Forever = long.MaxValue;
 
@@ -174,6 +174,7 @@ public partial class SqlTrackingStore : ITrackingStore
         }
 
         await SeenAsync(q, lastSeen, cancellationToken);
+        await ApplyWorkflowAsync(q, batch.Workflow, seen, cancellationToken);
 
         foreach (var l in batch.Late)
         {

@@ -3,6 +3,8 @@ using EdgeStream.Contracts.Wire;
 using EdgeStream.Engine;
 using EdgeStream.Engine.Io;
 using EdgeStream.Engine.State;
+using EdgeStream.Rules.Workflows;
+using EdgeStream.Tracking.Workflows;
 
 namespace EdgeStream.Tracking;
 
@@ -28,17 +30,20 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     private readonly NameTable _zones;
     private readonly NameTable _gateways;
     private readonly long _sightingIntervalUs;
+    private readonly TagWorkflows? _workflows;
 
     /// <summary>Creates the job over the process's name tables.</summary>
     /// <param name="zones">Zone names.</param>
     /// <param name="gateways">Gateway names.</param>
     /// <param name="sightingIntervalUs">Least event time between two last-seen refreshes of one tag.</param>
-    public TrackingJob(NameTable zones, NameTable gateways, long sightingIntervalUs = 10_000_000)
+    /// <param name="workflows">The workflows the tags' assets run, or null for none.</param>
+    public TrackingJob(NameTable zones, NameTable gateways, long sightingIntervalUs = 10_000_000, TagWorkflows? workflows = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(sightingIntervalUs);
         _zones = zones;
         _gateways = gateways;
         _sightingIntervalUs = sightingIntervalUs;
+        _workflows = workflows;
     }
 
     /// <summary>Zone names of this process.</summary>
@@ -161,6 +166,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             var relevant = evt.Kind != TrackingEventKind.Depart || (state.Placed && state.Zone == evt.Zone);
             if (relevant && (!state.Placed || state.Zone != target))
             {
+                var previous = state.Placed ? state.Zone : NameTable.None;
                 state.Zone = target;
                 state.SinceUs = t;
                 state.Gateway = evt.Gateway;
@@ -169,6 +175,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
                 // Where the tag is now, however late the event came: history appends it (late marks only
                 // what is spliced in behind newer history, above, and what the allowed lateness let pass).
                 context.Emit(Placement(evt, target, late: false));
+                _workflows?.OnPlacement(ref state, _zones.NameOf(previous), _zones.NameOf(target), t, evt.Gateway, context);
                 return;
             }
         }
@@ -188,6 +195,10 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             });
         }
     }
+
+    /// <inheritdoc />
+    public override void OnTimer(TimerDomain domain, ref TagState state, KeyedContext<Epc, TrackingOutput> context) =>
+        _workflows?.OnTimer(domain, ref state, context);
 
     /// <inheritdoc />
     public override void WriteKey(SnapshotWriter writer, in Epc key)
@@ -214,24 +225,62 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     /// <inheritdoc />
     public override void WriteState(SnapshotWriter writer, in TagState state)
     {
-        writer.WriteByte(state.Placed ? (byte)1 : (byte)0);
+        // Flags: bit 0 placed, bit 1 a workflow run follows (checkpoints written before workflows have 0 or 1).
+        writer.WriteByte((byte)((state.Placed ? 1 : 0) | (state.WorkflowId is null ? 0 : 2)));
         WriteName(writer, _zones, state.Zone);
         writer.WriteInt64(state.SinceUs);
         WriteName(writer, _gateways, state.Gateway);
         writer.WriteInt64(state.LastSeenUs);
         writer.WriteInt64(state.LastSightingUs);
+        if (state.WorkflowId is { } workflow)
+        {
+            var run = state.Workflow;
+            writer.WriteString(workflow);
+            writer.WriteInt32(state.WorkflowVersion);
+            writer.WriteInt32(run.State);
+            writer.WriteInt64(run.SinceUs);
+            WriteOptional(writer, run.Zone);
+            WriteOptional(writer, run.LeftZone);
+            writer.WriteInt64(run.LeftAtUs);
+            writer.WriteUInt64(run.FiredAlerts);
+        }
     }
 
     /// <inheritdoc />
-    public override TagState ReadState(ref SnapshotReader reader) => new()
+    public override TagState ReadState(ref SnapshotReader reader)
     {
-        Placed = reader.ReadByte() != 0,
-        Zone = ReadName(ref reader, _zones),
-        SinceUs = reader.ReadInt64(),
-        Gateway = ReadName(ref reader, _gateways),
-        LastSeenUs = reader.ReadInt64(),
-        LastSightingUs = reader.ReadInt64(),
-    };
+        var flags = reader.ReadByte();
+        if (flags > 3)
+        {
+            throw new CheckpointFormatException($"Checkpoint holds tag state flags {flags}, which this build does not know.");
+        }
+
+        var state = new TagState
+        {
+            Placed = (flags & 1) != 0,
+            Zone = ReadName(ref reader, _zones),
+            SinceUs = reader.ReadInt64(),
+            Gateway = ReadName(ref reader, _gateways),
+            LastSeenUs = reader.ReadInt64(),
+            LastSightingUs = reader.ReadInt64(),
+        };
+        if ((flags & 2) != 0)
+        {
+            state.WorkflowId = reader.ReadString();
+            state.WorkflowVersion = reader.ReadInt32();
+            state.Workflow = new WorkflowRun
+            {
+                State = reader.ReadInt32(),
+                SinceUs = reader.ReadInt64(),
+                Zone = ReadOptional(ref reader),
+                LeftZone = ReadOptional(ref reader),
+                LeftAtUs = reader.ReadInt64(),
+                FiredAlerts = reader.ReadUInt64(),
+            };
+        }
+
+        return state;
+    }
 
     /// <inheritdoc />
     public override void WriteEvent(SnapshotWriter writer, in TrackingEvent evt)
@@ -277,16 +326,19 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         Late = late,
     };
 
-    private static void WriteName(SnapshotWriter writer, NameTable names, int id)
+    private static void WriteName(SnapshotWriter writer, NameTable names, int id) => WriteOptional(writer, names.NameOf(id));
+
+    private static void WriteOptional(SnapshotWriter writer, string? text)
     {
-        var name = names.NameOf(id);
-        writer.WriteByte(name is null ? (byte)0 : (byte)1);
-        if (name is not null)
+        writer.WriteByte(text is null ? (byte)0 : (byte)1);
+        if (text is not null)
         {
-            writer.WriteString(name);
+            writer.WriteString(text);
         }
     }
 
+    private static string? ReadOptional(ref SnapshotReader reader) => reader.ReadByte() == 0 ? null : reader.ReadString();
+
     private static int ReadName(ref SnapshotReader reader, NameTable names) =>
-        reader.ReadByte() == 0 ? NameTable.None : names.Intern(reader.ReadString());
+        ReadOptional(ref reader) is { } name ? names.Intern(name) : NameTable.None;
 }

@@ -1,4 +1,5 @@
 using EdgeStream.Contracts;
+using EdgeStream.Rules.Workflows;
 
 namespace EdgeStream.Tracking;
 
@@ -70,6 +71,15 @@ public struct TagState
 
     /// <summary>Whether any presence event has placed the tag yet.</summary>
     public bool Placed;
+
+    /// <summary>The workflow the tag's asset runs (null: none), and its version.</summary>
+    public string? WorkflowId;
+
+    /// <summary>The version of <see cref="WorkflowId"/> the run follows.</summary>
+    public int WorkflowVersion;
+
+    /// <summary>The run: state, since when, pending absence, fired alerts.</summary>
+    public WorkflowRun Workflow;
 }
 
 /// <summary>What the tracking job emits.</summary>
@@ -80,7 +90,13 @@ public enum TrackingOutputKind : byte
 
     /// <summary>The tag was seen at <see cref="TrackingOutput.TimeUs"/> (last-seen refresh; no zone change).</summary>
     Sighting = 2,
+
+    /// <summary>The tag's workflow run changed state, or raised or cleared an alert (<see cref="TrackingOutput.Step"/>).</summary>
+    Workflow = 3,
 }
+
+/// <summary>What a workflow run did, with the workflow and version that did it.</summary>
+public sealed record WorkflowStep(string WorkflowId, int Version, WorkflowOutput What);
 
 /// <summary>
 /// One output of the tracking job. A placement with <see cref="Late"/> set is older than what the job
@@ -112,4 +128,7 @@ public readonly record struct TrackingOutput
 
     /// <summary>Processed out of event-time order (late within the allowed lateness, or older than the tag's current placement).</summary>
     public bool Late { get; init; }
+
+    /// <summary>For <see cref="TrackingOutputKind.Workflow"/>, what the run did.</summary>
+    public WorkflowStep? Step { get; init; }
 }

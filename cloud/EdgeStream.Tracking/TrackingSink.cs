@@ -4,6 +4,7 @@ using System.Globalization;
 using EdgeStream.Contracts;
 using EdgeStream.Contracts.Wire;
 using EdgeStream.Engine;
+using EdgeStream.Rules.Workflows;
 using EdgeStream.Tracking.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -89,6 +90,7 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
     private List<PlacementRecord> _placements = [];
     private Dictionary<string, SightingRecord> _sightings = new(StringComparer.Ordinal);
     private List<LateRecord> _lateRecords = [];
+    private List<WorkflowRecord> _workflow = [];
     private long _accepted;
     private long _committed;
     private string? _lastError;
@@ -177,6 +179,11 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
 
                 // A move is what live screens wait for: write it now (group commit: what comes in while a
                 // write runs goes in the next one). Sightings wait for the flush interval.
+                WakeOnce();
+            }
+            else if (o.Kind == TrackingOutputKind.Workflow && o.Step is { } step)
+            {
+                _workflow.Add(Record(epc, step, output.Id.ToString()));
                 WakeOnce();
             }
             else if (!_sightings.TryGetValue(epc, out var s) || s.TimeUs < o.TimeUs)
@@ -278,6 +285,14 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
         _stop.Dispose();
     }
 
+    private static WorkflowRecord Record(string epc, WorkflowStep step, string outputId) => step.What switch
+    {
+        StateChanged c => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.StateChanged, c.AtUs, c.To, c.From, c.Cause, null, null, null, outputId),
+        AlertRaised a => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.AlertRaised, a.AtUs, a.State, null, null, a.AlertId, a.Severity.ToString().ToLowerInvariant(), a.Message, outputId),
+        AlertCleared c => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.AlertCleared, c.AtUs, c.State, null, "left " + c.State, c.AlertId, null, null, outputId),
+        _ => throw new InvalidOperationException($"unknown workflow output {step.What.GetType().Name}"),
+    };
+
     private static string EventId(string gateway, ulong sequence, int index) =>
         string.Create(CultureInfo.InvariantCulture, $"{gateway}/{sequence}/{index}");
 
@@ -348,15 +363,16 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
                 lock (_lock)
                 {
                     _wakePending = false;
-                    if (_placements.Count == 0 && _sightings.Count == 0 && _lateRecords.Count == 0)
+                    if (_placements.Count == 0 && _sightings.Count == 0 && _lateRecords.Count == 0 && _workflow.Count == 0)
                     {
                         _committed = _accepted;
                         Release();
                         break;
                     }
 
-                    batch = new TrackingBatch(_placements, [.. _sightings.Values], _lateRecords);
+                    batch = new TrackingBatch(_placements, [.. _sightings.Values], _lateRecords) { Workflow = _workflow };
                     mark = _accepted;
+                    _workflow = [];
                     _placements = [];
                     _sightings = new Dictionary<string, SightingRecord>(StringComparer.Ordinal);
                     _lateRecords = [];

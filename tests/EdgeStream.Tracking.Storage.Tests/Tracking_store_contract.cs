@@ -6,7 +6,7 @@ namespace EdgeStream.Tracking.Storage.Tests;
 /// What every tracking store must do, run against each provider (SQLite, PostgreSQL) by a subclass that
 /// says how to make an empty store.
 /// </summary>
-public abstract class Tracking_store_contract : IAsyncLifetime
+public abstract partial class Tracking_store_contract : IAsyncLifetime
 {
     private const string Gw = "ward-1";
     private const string Pump = "30340242201D8840009EFD01";

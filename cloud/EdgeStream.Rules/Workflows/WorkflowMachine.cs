@@ -37,8 +37,8 @@ public struct WorkflowRun
 /// <summary>What a run did: a state change, or an alert raised or cleared.</summary>
 public abstract record WorkflowOutput(long AtUs);
 
-/// <summary>The asset moved from <see cref="From"/> to <see cref="To"/>, because of <see cref="Cause"/>.</summary>
-public sealed record StateChanged(string From, string To, long AtUs, string Cause) : WorkflowOutput(AtUs);
+/// <summary>The asset moved from <see cref="From"/> (null: its run started) to <see cref="To"/>, because of <see cref="Cause"/>.</summary>
+public sealed record StateChanged(string? From, string To, long AtUs, string Cause) : WorkflowOutput(AtUs);
 
 /// <summary>A state's alert fired: the asset stayed longer than its limit.</summary>
 public sealed record AlertRaised(string AlertId, string State, AlertSeverity Severity, string? Message, long AtUs) : WorkflowOutput(AtUs);
@@ -84,6 +84,76 @@ public sealed class WorkflowMachine
         var run = new WorkflowRun { State = IndexOf(_definition.Initial), SinceUs = atUs };
         Sync([], run, timers);
         return run;
+    }
+
+    /// <summary>
+    /// Moves a run of <paramref name="older"/> (another version of this workflow) onto this one, at
+    /// <paramref name="atUs"/>. The rule: the run keeps its state, since when, where it is, and which of
+    /// its alerts have fired, matched by name and alert id; a state this version no longer has sends it
+    /// to the initial state from <paramref name="atUs"/> (reported, with the alerts it clears). Timers are
+    /// the difference of the two versions' deadlines: a deadline both want stays armed (never fired twice),
+    /// one only the old one wanted is withdrawn, one only the new one wants is armed (at once, if passed).
+    /// </summary>
+    public void Adopt(WorkflowMachine older, ref WorkflowRun run, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
+    {
+        var before = older.Deadlines(run);
+        var oldState = older._definition.States[run.State];
+        var index = _definition.States.ToList().FindIndex(s => s.Name == oldState.Name);
+        ulong fired = 0;
+        if (index >= 0)
+        {
+            var alerts = _definition.States[index].Alerts;
+            for (var i = 0; i < oldState.Alerts.Count && i < 64; i++)
+            {
+                var j = FindAlert(alerts, oldState.Alerts[i].Id);
+                if ((run.FiredAlerts & (1UL << i)) == 0)
+                {
+                    continue;
+                }
+
+                if (j is >= 0 and < 64)
+                {
+                    fired |= 1UL << j;
+                }
+                else
+                {
+                    outputs.Add(new AlertCleared(oldState.Alerts[i].Id, oldState.Name, atUs));
+                }
+            }
+
+            run.State = index;
+        }
+        else
+        {
+            for (var i = 0; i < oldState.Alerts.Count && i < 64; i++)
+            {
+                if ((run.FiredAlerts & (1UL << i)) != 0)
+                {
+                    outputs.Add(new AlertCleared(oldState.Alerts[i].Id, oldState.Name, atUs));
+                }
+            }
+
+            run.State = IndexOf(_definition.Initial);
+            run.SinceUs = atUs;
+            run.LeftZone = null;
+            outputs.Add(new StateChanged(oldState.Name, _definition.Initial, atUs, $"version {_definition.Version} has no state '{oldState.Name}'"));
+        }
+
+        run.FiredAlerts = fired;
+        Sync(before, run, timers);
+
+        static int FindAlert(IReadOnlyList<StateAlert> alerts, string id)
+        {
+            for (var k = 0; k < alerts.Count; k++)
+            {
+                if (alerts[k].Id == id)
+                {
+                    return k;
+                }
+            }
+
+            return -1;
+        }
     }
 
     /// <summary>The asset entered <paramref name="zone"/> at <paramref name="atUs"/>.</summary>

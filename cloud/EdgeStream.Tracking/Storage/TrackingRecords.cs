@@ -25,8 +25,46 @@ public sealed record TrackingBatch(IReadOnlyList<PlacementRecord> Placements, IR
     /// <summary>A batch with nothing in it.</summary>
     public static TrackingBatch Empty { get; } = new([], [], []);
 
+    /// <summary>Workflow steps (state changes, alerts raised and cleared), in the job's order.</summary>
+    public IReadOnlyList<WorkflowRecord> Workflow { get; init; } = [];
+
     /// <summary>Rows in the batch.</summary>
-    public int Count => Placements.Count + Sightings.Count + Late.Count;
+    public int Count => Placements.Count + Sightings.Count + Late.Count + Workflow.Count;
+}
+
+/// <summary>What a workflow step is.</summary>
+public enum WorkflowRecordKind
+{
+    /// <summary>The tag's asset entered <see cref="WorkflowRecord.State"/>.</summary>
+    StateChanged,
+
+    /// <summary>An alert of the state opened (one open alert per rule and asset).</summary>
+    AlertRaised,
+
+    /// <summary>The alert's condition cleared: it resolves by itself.</summary>
+    AlertCleared,
+}
+
+/// <summary>
+/// A workflow step as the store applies it, identified by the job's deterministic <see cref="OutputId"/>
+/// so that applying it again (a replay after a crash) changes nothing.
+/// </summary>
+/// <param name="Epc">The tag whose run it is.</param>
+/// <param name="WorkflowId">The workflow.</param>
+/// <param name="Version">Its version.</param>
+/// <param name="Kind">State change, alert raised or cleared.</param>
+/// <param name="AtUs">Event time (or, for a processing-time deadline, the deadline).</param>
+/// <param name="State">The state entered, or the alert's state.</param>
+/// <param name="FromState">For a state change, the state left (null when the run started).</param>
+/// <param name="Cause">Why (the trigger), for a state change.</param>
+/// <param name="AlertId">For an alert, its id in the state (the rule is <c>workflow:{WorkflowId}/{AlertId}</c>).</param>
+/// <param name="Severity">For a raised alert: info, warning, critical.</param>
+/// <param name="Message">For a raised alert, its text.</param>
+/// <param name="OutputId">The job's output id.</param>
+public sealed record WorkflowRecord(string Epc, string WorkflowId, int Version, WorkflowRecordKind Kind, long AtUs, string? State, string? FromState, string? Cause, string? AlertId, string? Severity, string? Message, string OutputId)
+{
+    /// <summary>The alert's rule id, as alerts are listed and kept one open per rule and asset.</summary>
+    public string RuleId => $"workflow:{WorkflowId}/{AlertId}";
 }
 
 /// <summary>A site: a building or campus that holds zones and gateways.</summary>
@@ -54,7 +92,14 @@ public sealed record Asset(
     IReadOnlyDictionary<string, string> Attributes,
     IReadOnlyList<string> Tags,
     bool Registered,
-    AssetLocation Location);
+    AssetLocation Location)
+{
+    /// <summary>The workflow state the asset is in, or null when it runs none.</summary>
+    public AssetWorkflow? Workflow { get; init; }
+}
+
+/// <summary>An asset's workflow state: which workflow, which state, and since when.</summary>
+public sealed record AssetWorkflow(string WorkflowId, string State, long SinceUs);
 
 /// <summary>Where an asset is now (every field null when it was never seen).</summary>
 public sealed record AssetLocation(string? Epc, string? Zone, long? ZoneId, string? SiteId, long? SinceUs, long? LastSeenUs, string? GatewayId);
@@ -70,7 +115,7 @@ public sealed record AssetInput(
     IReadOnlyList<string> Tags);
 
 /// <summary>Filters of the asset list; null means any.</summary>
-public sealed record AssetFilter(long? ZoneId = null, string? SiteId = null, string? Type = null, string? Query = null, bool? Unregistered = null);
+public sealed record AssetFilter(long? ZoneId = null, string? SiteId = null, string? Type = null, string? Query = null, bool? Unregistered = null, string? State = null);
 
 /// <summary>One interval of an asset's location history.</summary>
 public sealed record HistoryInterval(string AssetId, string Epc, string? Zone, long? ZoneId, long FromUs, long? ToUs, string? GatewayId, string? OpenEvent, string? CloseEvent, bool Late);
