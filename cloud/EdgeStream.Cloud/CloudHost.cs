@@ -225,12 +225,18 @@ public static class CloudHost
         if (store is not null)
         {
             builder.Services.AddSingleton(store);
+            builder.Services.AddSingleton((IWorkflowStore)store);
             builder.Services.AddHostedService(_ => new StoreLifetime(store));
+
+            // Started before the tracking job, which runs its workflows.
+            builder.Services.AddSingleton<WorkflowDirectory>();
+            builder.Services.AddHostedService(sp => new WorkflowLifetime(sp.GetRequiredService<WorkflowDirectory>(), options.Tracking.WorkflowsFolder));
+            builder.Services.AddHostedService(sp => new AlertEscalation((IWorkflowStore)store, options.Alerts, sp.GetRequiredService<ILogger<AlertEscalation>>()));
         }
 
         if (stream)
         {
-            builder.Services.AddSingleton(sp => new TrackingHost(log!, store!, options, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<EdgeStream.Tracking.CommitSignal>()));
+            builder.Services.AddSingleton(sp => new TrackingHost(log!, store!, options, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<EdgeStream.Tracking.CommitSignal>(), sp.GetRequiredService<WorkflowDirectory>()));
             builder.Services.AddHostedService(sp => sp.GetRequiredService<TrackingHost>());
         }
 
@@ -273,6 +279,7 @@ public static class CloudHost
         if (api)
         {
             app.MapTrackingApi();
+            app.MapWorkflowApi();
             app.MapPortal();
         }
 
@@ -336,6 +343,13 @@ public static class CloudHost
 
         await Console.Out.WriteLineAsync(GatewayPasswords.Hash(password));
         return 0;
+    }
+
+    private sealed class WorkflowLifetime(WorkflowDirectory workflows, string? folder) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => workflows.StartAsync(folder, cancellationToken);
+
+        public async Task StopAsync(CancellationToken cancellationToken) => await workflows.DisposeAsync();
     }
 
     private sealed class StoreLifetime(ITrackingStore store) : IHostedService

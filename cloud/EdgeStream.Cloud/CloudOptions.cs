@@ -53,6 +53,9 @@ public sealed record CloudOptions
     /// <summary>Where tracking is stored (section <c>Tracking</c>).</summary>
     public TrackingSettings Tracking { get; init; } = new();
 
+    /// <summary>How alerts escalate (section <c>Alerts</c>).</summary>
+    public AlertSettings Alerts { get; init; } = new();
+
     /// <summary>How the engine runs the tracking job (section <c>Engine</c>).</summary>
     public EdgeStream.Engine.EngineOptions Engine { get; init; } = TrackingSettings.DefaultEngine;
 
@@ -186,7 +189,7 @@ public sealed record CloudOptions
             _ => throw new OptionsException("role", roleText, "all, ingest, stream or api"),
         };
 
-        var tracking = TrackingSettings.From(configuration.GetSection("Tracking"), configuration["database"], Path.GetFullPath(dataDir));
+        var tracking = TrackingSettings.From(configuration.GetSection("Tracking"), configuration["database"], Path.GetFullPath(dataDir), configuration["workflows"]);
         EdgeStream.Engine.EngineOptions engine;
         try
         {
@@ -211,6 +214,7 @@ public sealed record CloudOptions
         {
             Role = role,
             Tracking = tracking,
+            Alerts = AlertSettings.From(configuration.GetSection("Alerts")),
             Engine = engine,
             Urls = urls,
             Mqtt = mqtt,
@@ -311,6 +315,34 @@ public enum CloudRole
     Api,
 }
 
+/// <summary>How alerts escalate (section <c>Alerts</c>): level n+1 when level n has not acknowledged within <see cref="EscalateAfter"/>.</summary>
+public sealed record AlertSettings
+{
+    /// <summary>How long a level has to acknowledge before the next is called.</summary>
+    public TimeSpan EscalateAfter { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Levels in the chain (1: no escalation).</summary>
+    public int Levels { get; init; } = 3;
+
+    /// <summary>Binds and validates; throws <see cref="OptionsException"/> naming the bad key.</summary>
+    public static AlertSettings From(IConfigurationSection s)
+    {
+        var after = TimeSpan.FromMinutes(10);
+        if (s["EscalateAfter"] is { } a && (!TimeSpan.TryParse(a, System.Globalization.CultureInfo.InvariantCulture, out after) || after < TimeSpan.FromSeconds(10)))
+        {
+            throw new OptionsException("Alerts:EscalateAfter", a, "a time span of at least 00:00:10, e.g. 00:10:00");
+        }
+
+        var levels = 3;
+        if (s["Levels"] is { } l && (!int.TryParse(l, System.Globalization.CultureInfo.InvariantCulture, out levels) || levels is < 1 or > 10))
+        {
+            throw new OptionsException("Alerts:Levels", l, "a whole number from 1 to 10");
+        }
+
+        return new AlertSettings { EscalateAfter = after, Levels = levels };
+    }
+}
+
 /// <summary>Where tracking is stored and how its outputs are written (section <c>Tracking</c>).</summary>
 public sealed record TrackingSettings
 {
@@ -351,9 +383,18 @@ public sealed record TrackingSettings
     /// <summary>The consumer group the stream workers of one deployment share (a second deployment on the same log takes its own).</summary>
     public string GroupId { get; init; } = "edgestream-tracking";
 
+    /// <summary>A folder of workflow definitions (<c>*.json</c>) stored at start when their version is new (<c>Tracking:Workflows</c>, <c>--workflows</c>); null for none.</summary>
+    public string? WorkflowsFolder { get; init; }
+
     /// <summary>Binds and validates; throws <see cref="OptionsException"/> naming the bad key.</summary>
-    public static TrackingSettings From(IConfigurationSection s, string? database, string dataDir)
+    public static TrackingSettings From(IConfigurationSection s, string? database, string dataDir, string? workflows = null)
     {
+        workflows ??= s["Workflows"];
+        if (workflows is not null && !Directory.Exists(workflows))
+        {
+            throw new OptionsException("Tracking:Workflows", workflows, "a folder that exists, holding workflow definitions (*.json)");
+        }
+
         var kind = (database ?? s["Database"] ?? "sqlite").Trim().ToLowerInvariant();
         if (kind is not ("sqlite" or "postgres"))
         {
@@ -403,6 +444,7 @@ public sealed record TrackingSettings
             ConnectionString = kind == "sqlite" ? Path.GetFullPath(cs ?? Path.Combine(dataDir, "tracking.db")) : cs!,
             HistoryRetention = retention,
             FlushInterval = flush,
+            WorkflowsFolder = workflows is null ? null : Path.GetFullPath(workflows),
         };
     }
 

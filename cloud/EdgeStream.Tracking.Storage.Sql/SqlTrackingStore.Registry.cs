@@ -214,7 +214,9 @@ public partial class SqlTrackingStore
 
             if (holder is null)
             {
-                await ExecAsync(c, tx, "INSERT INTO asset_tags (epc, asset_id, from_us) VALUES (@e, @i, @t)", cancellationToken, ("@e", epc), ("@i", id), ("@t", nowUs));
+                // A tag the store never saw: everything it learns of it, events stamped before this moment
+                // included (a gateway's buffer, a late batch), is this asset's.
+                await ExecAsync(c, tx, "INSERT INTO asset_tags (epc, asset_id, from_us) VALUES (@e, @i, @t)", cancellationToken, ("@e", epc), ("@i", id), ("@t", long.MinValue));
                 continue;
             }
 

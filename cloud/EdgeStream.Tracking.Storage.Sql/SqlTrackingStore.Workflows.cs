@@ -173,7 +173,12 @@ public partial class SqlTrackingStore
         var raised = new List<Alert>();
         foreach (var a in due)
         {
-            await ExecAsync(c, tx, "UPDATE alerts SET level = level + 1, level_us = @t WHERE id = @i", cancellationToken, ("@t", nowUs), ("@i", a.Id));
+            // Conditional on the level read: two processes escalating at once raise it once.
+            if (await ExecAsync(c, tx, "UPDATE alerts SET level = level + 1, level_us = @t WHERE id = @i AND level = @l", cancellationToken, ("@t", nowUs), ("@i", a.Id), ("@l", a.Level)) == 0)
+            {
+                continue;
+            }
+
             await AddStepAsync(c, tx, a.Id, nowUs, $"escalated to level {a.Level + 1}", "escalation", $"not acknowledged within {after.TotalMinutes:0.#} min", cancellationToken);
             raised.Add(a with { Level = a.Level + 1 });
         }

@@ -25,7 +25,10 @@ public sealed record AssetItem(
     string? Site,
     DateTime? Since,
     DateTime? LastSeen,
-    string? Gateway)
+    string? Gateway,
+    string? Workflow,
+    string? State,
+    DateTime? StateSince)
 {
     /// <summary>The same gateway under the name the first API used.</summary>
     public string? GatewayId => Gateway;
@@ -46,7 +49,10 @@ public sealed record AssetItem(
         a.Location.SiteId,
         TrackingApi.Time(a.Location.SinceUs),
         TrackingApi.Time(a.Location.LastSeenUs),
-        a.Location.GatewayId);
+        a.Location.GatewayId,
+        a.Workflow?.WorkflowId,
+        a.Workflow?.State,
+        TrackingApi.Time(a.Workflow?.SinceUs));
 }
 
 /// <summary>
@@ -65,8 +71,8 @@ public static class TrackingApi
         app.MapGet("/api/assets", ListAssetsAsync);
         app.MapGet("/api/assets/export.csv", ExportAsync);
         app.MapPost("/api/assets/import", ImportAsync);
-        app.MapPost("/api/assets", (HttpRequest request, ITrackingStore store, CancellationToken ct) => SaveAssetAsync(null, request, store, ct));
-        app.MapPut("/api/assets/{id}", (string id, HttpRequest request, ITrackingStore store, CancellationToken ct) => SaveAssetAsync(id, request, store, ct));
+        app.MapPost("/api/assets", (HttpRequest request, ITrackingStore store, WorkflowDirectory workflows, CancellationToken ct) => SaveAssetAsync(null, request, store, workflows, ct));
+        app.MapPut("/api/assets/{id}", (string id, HttpRequest request, ITrackingStore store, WorkflowDirectory workflows, CancellationToken ct) => SaveAssetAsync(id, request, store, workflows, ct));
         app.MapDelete("/api/assets/{id}", async (string id, ITrackingStore store, CancellationToken ct) =>
             await store.DeleteAssetAsync(id, EventTimes.NowUs(), ct) ? Results.NoContent() : NotFound("asset", id));
         app.MapGet("/api/assets/stream", StreamPortalAsync);
@@ -91,11 +97,20 @@ public static class TrackingApi
     /// <summary>µs since the epoch as a UTC time, or null.</summary>
     public static DateTime? Time(long? us) => us is { } v and > long.MinValue ? EventTimes.FromUnixMicroseconds(v).UtcDateTime : null;
 
+    /// <summary>An RFC 7807 answer for an unknown resource.</summary>
+    internal static IResult NotFound(string what, string id) =>
+        Results.Problem(title: "Not found", detail: $"No {what} '{id}'.", statusCode: StatusCodes.Status404NotFound);
+
+    /// <summary>The page size asked for (1..1000, 100 by default), or a 400 answer.</summary>
+    internal static bool TryLimit(int? limit, out int value, out IResult? error)
+    {
+        value = limit ?? DefaultLimit;
+        error = value is < 1 or > MaxLimit ? BadRequest($"limit must be 1..{MaxLimit}.") : null;
+        return error is null;
+    }
+
     /// <summary>An RFC 7807 answer for a bad request, naming the parameter.</summary>
     public static IResult BadRequest(string detail) => Results.Problem(title: "Bad request", detail: detail, statusCode: StatusCodes.Status400BadRequest);
-
-    private static IResult NotFound(string what, string id) =>
-        Results.Problem(title: "Not found", detail: $"No {what} '{id}'.", statusCode: StatusCodes.Status404NotFound);
 
     private static object ZoneItem(ZoneCount z) => new
     {
@@ -110,14 +125,8 @@ public static class TrackingApi
         assets = z.Assets,
     };
 
-    private static bool TryLimit(int? limit, out int value, out IResult? error)
-    {
-        value = limit ?? DefaultLimit;
-        error = value is < 1 or > MaxLimit ? BadRequest($"limit must be 1..{MaxLimit}.") : null;
-        return error is null;
-    }
-
-    private static bool TryTime(string? text, string name, long fallback, out long us, out IResult? error)
+    /// <summary>An ISO-8601 time parameter as µs since the epoch (<paramref name="fallback"/> when absent), or a 400 answer.</summary>
+    internal static bool TryTime(string? text, string name, long fallback, out long us, out IResult? error)
     {
         error = null;
         us = fallback;
@@ -136,7 +145,7 @@ public static class TrackingApi
         return false;
     }
 
-    private static async Task<IResult> ListAssetsAsync(string? zone, string? site, string? type, string? q, bool? unregistered, int? limit, string? cursor, ITrackingStore store, CancellationToken ct)
+    private static async Task<IResult> ListAssetsAsync(string? zone, string? site, string? type, string? q, bool? unregistered, string? state, int? limit, string? cursor, ITrackingStore store, CancellationToken ct)
     {
         if (!TryLimit(limit, out var n, out var error))
         {
@@ -156,7 +165,7 @@ public static class TrackingApi
 
         try
         {
-            var page = await store.ListAssetsAsync(new AssetFilter(zoneId, site, type, q, unregistered), n, cursor, ct);
+            var page = await store.ListAssetsAsync(new AssetFilter(zoneId, site, type, q, unregistered, state), n, cursor, ct);
             return Results.Json(new { items = page.Items.Select(AssetItem.From), next = page.Next }, CloudApi.Json);
         }
         catch (ArgumentException ex)
@@ -165,7 +174,7 @@ public static class TrackingApi
         }
     }
 
-    private static async Task<IResult> SaveAssetAsync(string? id, HttpRequest request, ITrackingStore store, CancellationToken ct)
+    private static async Task<IResult> SaveAssetAsync(string? id, HttpRequest request, ITrackingStore store, WorkflowDirectory workflows, CancellationToken ct)
     {
         AssetBody? body;
         try
@@ -195,6 +204,7 @@ public static class TrackingApi
         {
             var existed = id is not null && await store.GetAssetAsync(id, ct) is { Registered: true };
             var saved = await store.UpsertAssetAsync(new AssetInput(id ?? body.Id, body.Name, body.Type, body.Owner, body.HomeZone, body.Attributes, body.Tags ?? []), EventTimes.NowUs(), ct);
+            workflows.AssetSaved(saved);
             var item = AssetItem.From(saved);
             return existed ? Results.Json(item, CloudApi.Json) : Results.Json(item, CloudApi.Json, statusCode: StatusCodes.Status201Created);
         }
@@ -333,7 +343,7 @@ public static class TrackingApi
         }
     }
 
-    private static async Task<IResult> PostZoneAsync(HttpRequest request, ITrackingStore store, CancellationToken ct)
+    private static async Task<IResult> PostZoneAsync(HttpRequest request, ITrackingStore store, WorkflowDirectory workflows, CancellationToken ct)
     {
         ZoneInput? body;
         try
@@ -352,7 +362,9 @@ public static class TrackingApi
 
         try
         {
-            return Results.Json(await store.UpsertZoneAsync(body, ct), CloudApi.Json);
+            var saved = await store.UpsertZoneAsync(body, ct);
+            workflows.ZoneSaved(saved);
+            return Results.Json(saved, CloudApi.Json);
         }
         catch (RegistryException ex)
         {
