@@ -1,0 +1,114 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using EdgeStream.Contracts;
+using EdgeStream.Contracts.Wire;
+using MQTTnet;
+
+namespace EdgeStream.Cloud.Tests;
+
+/// <summary>
+/// The stream process is killed with -9 while patients' waiting alerts are pending as timers, and again
+/// just after they fired. After each restart from the checkpoint, each timer fires once: every patient
+/// left waiting has exactly one alert with one "opened" step, and the state history holds each state once.
+/// </summary>
+[Trait("Capability", "Rules")]
+public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
+{
+    private const string Gateway = "gw-ward";
+    private const long Min = 60_000_000;
+    private const int Patients = 20;
+
+    [Fact]
+    public async Task Each_pending_timer_fires_once_and_each_alert_exists_once_after_kills()
+    {
+        using var dir = new TempDirectory();
+        var data = Path.Combine(dir.Path, "data");
+        var workflows = Path.Combine(dir.Path, "workflows");
+        Directory.CreateDirectory(data);
+        Directory.CreateDirectory(workflows);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Examples", "hospital-patient.workflow.json"), Path.Combine(workflows, "hospital-patient.json"));
+        string[] args = ["--workflows", workflows, "--EventLog:Embedded:Partitions", "1", "--Engine:CheckpointInterval", "00:00:00.300"];
+
+        var cloud = await CloudProcess.StartInAsync(data, [Gateway], 0, args);
+        var port = cloud.MqttPort;
+        try
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await cloud.Http.PostAsJsonAsync("/api/zones", new { siteId = "default", name = "waiting-room", kind = "waiting-room" })).StatusCode);
+            var epcs = Enumerable.Range(0, Patients).Select(i => Epc.ParseHex($"30340000000000000000{i:X4}")).ToList();
+            for (var i = 0; i < Patients; i++)
+            {
+                Assert.Equal(System.Net.HttpStatusCode.Created, (await cloud.Http.PostAsJsonAsync("/api/assets", new { id = $"patient-{i}", type = "patient", tags = new[] { epcs[i].ToString() } })).StatusCode);
+            }
+
+            // Everyone arrives in the waiting room; the even half goes on to triage (their alert is withdrawn).
+            var t0 = (EventTimes.NowUs() / 1_000_000 * 1_000_000) - (120 * Min);
+            ulong seq = 0;
+            using (var client = await CloudProcess.ConnectGatewayAsync(port, Gateway))
+            {
+                await PublishAsync(client, ++seq, [.. epcs.Select((e, i) => P(e, "waiting-room", t0 + (i * 1_000_000)))]);
+                await PublishAsync(client, ++seq, [.. epcs.Where((_, i) => i % 2 == 0).Select((e, i) => P(e, "triage", t0 + (10 * Min) + (i * 1_000_000)))]);
+            }
+
+            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/assets?state=triage")).Length == Patients / 2, TimeSpan.FromSeconds(30), "half the patients in triage");
+            var offset = await CheckpointsAsync(cloud);
+            await Eventually.TrueAsync(async () => await CheckpointsAsync(cloud) > offset, TimeSpan.FromSeconds(30), "a checkpoint holding the pending timers");
+
+            // Kill -9 with ten 45-minute timers pending.
+            await cloud.Process.KillAsync();
+            await cloud.DisposeAsync();
+            cloud = await CloudProcess.StartInAsync(data, [Gateway], port, args);
+            Assert.Empty(await cloud.GetArrayAsync("/api/alerts"));
+
+            // A later event moves the watermark past the deadlines; kill again as soon as alerts appear,
+            // before a checkpoint covers them, so the restart replays the timers that raised them.
+            using (var client = await CloudProcess.ConnectGatewayAsync(port, Gateway))
+            {
+                await PublishAsync(client, ++seq, P(Epc.ParseHex("303400000000000000FFFFFF"), "triage", t0 + (100 * Min)));
+            }
+
+            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts")).Length > 0, TimeSpan.FromSeconds(30), "the first alerts");
+            await cloud.Process.KillAsync();
+            await cloud.DisposeAsync();
+            cloud = await CloudProcess.StartInAsync(data, [Gateway], port, args);
+
+            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts")).Length >= Patients / 2, TimeSpan.FromSeconds(30), "an alert for each patient left waiting");
+            await Eventually.TrueAsync(async () => (await cloud.Http.GetAsync("/readyz")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the job to catch up");
+            var alerts = await cloud.GetArrayAsync("/api/alerts");
+            Assert.Equal(
+                Enumerable.Range(0, Patients).Where(i => i % 2 == 1).Select(i => $"patient-{i}").Order(StringComparer.Ordinal),
+                alerts.Select(a => a.GetProperty("asset").GetString()!).Order(StringComparer.Ordinal));
+            foreach (var a in alerts)
+            {
+                var one = await cloud.Http.GetFromJsonAsync<JsonElement>($"/api/alerts/{a.GetProperty("id").GetInt64()}");
+                Assert.Equal(["opened"], one.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("step").GetString()));
+            }
+
+            for (var i = 0; i < Patients; i++)
+            {
+                var states = (await cloud.GetArrayAsync($"/api/assets/patient-{i}/states")).Select(s => s.GetProperty("state").GetString()).ToList();
+                Assert.Equal(i % 2 == 0 ? ["arrived", "waiting", "triage"] : ["arrived", "waiting"], states);
+            }
+        }
+        finally
+        {
+            await cloud.DisposeAsync();
+        }
+    }
+
+    private static async Task<long> CheckpointsAsync(CloudProcess cloud)
+    {
+        var status = await cloud.Http.GetFromJsonAsync<JsonElement>("/api/status");
+        return status.GetProperty("tracking").EnumerateArray().Sum(p => p.GetProperty("checkpointsCompleted").GetInt64());
+    }
+
+    private static PresenceEvent P(Epc epc, string zone, long t) =>
+        new() { Epc = epc, Kind = PresenceKind.Move, Zone = zone, EventTimeUs = t, ReadCount = 3 };
+
+    private static async Task PublishAsync(IMqttClient client, ulong sequence, params PresenceEvent[] events)
+    {
+        var batch = new Batch { GatewayId = Gateway, Sequence = sequence, Class = DataClass.Presence, CreatedUs = EventTimes.NowUs(), Events = events };
+        var r = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.For(Gateway, TopicKind.Events)).WithPayload(BatchCodec.Encode(batch))
+            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        Assert.True(r.IsSuccess, r.ReasonString);
+    }
+}
