@@ -8,6 +8,7 @@ namespace EdgeStream.Tracking.Storage.Sql;
 public partial class SqlTrackingStore
 {
     private const string HolderOf = "(SELECT asset_id FROM asset_tags WHERE epc = @e AND to_us IS NULL)";
+    private const string InsertStep = "INSERT INTO alert_steps (alert_id, at_us, step, actor, reason) VALUES (@i, @t, @s, @a, @r)";
     private const string AlertColumns = "id, rule_id, asset_id, epc, state, severity, message, status, level, raised_us, acked_us, acked_by, resolved_us, resolved_by, snoozed_until_us";
 
     /// <inheritdoc />
@@ -248,7 +249,7 @@ public partial class SqlTrackingStore
                         ("@o", w.OutputId));
                     if (opened is not null)
                     {
-                        await q.ExecAsync("INSERT INTO alert_steps (alert_id, at_us, step, actor, reason) VALUES (@i, @t, 'opened', 'workflow', @m)", ct, ("@i", Convert.ToInt64(opened, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@m", w.Message));
+                        await q.ExecAsync(InsertStep, ct, ("@i", Convert.ToInt64(opened, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@s", "opened"), ("@a", "workflow"), ("@r", w.Message));
                     }
 
                     break;
@@ -261,7 +262,7 @@ public partial class SqlTrackingStore
                         ("@e", w.Epc));
                     if (cleared is not null)
                     {
-                        await q.ExecAsync("INSERT INTO alert_steps (alert_id, at_us, step, actor, reason) VALUES (@i, @t, 'resolved', 'workflow', @m)", ct, ("@i", Convert.ToInt64(cleared, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@m", "condition cleared: " + w.Cause));
+                        await q.ExecAsync(InsertStep, ct, ("@i", Convert.ToInt64(cleared, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@s", "resolved"), ("@a", "workflow"), ("@r", "condition cleared: " + w.Cause));
                     }
 
                     break;
@@ -270,7 +271,7 @@ public partial class SqlTrackingStore
     }
 
     private static async Task AddStepAsync(DbConnection c, DbTransaction tx, long id, long atUs, string step, string actor, string? reason, CancellationToken ct) =>
-        await ExecAsync(c, tx, "INSERT INTO alert_steps (alert_id, at_us, step, actor, reason) VALUES (@i, @t, @s, @a, @r)", ct, ("@i", id), ("@t", atUs), ("@s", step), ("@a", actor), ("@r", reason));
+        await ExecAsync(c, tx, InsertStep, ct, ("@i", id), ("@t", atUs), ("@s", step), ("@a", actor), ("@r", reason));
 
     private static async Task<Alert?> ReadAlertAsync(DbConnection c, DbTransaction? tx, long id, CancellationToken ct)
     {

@@ -40,7 +40,7 @@ public static class WorkflowApi
         effective = TrackingApi.Time(w.EffectiveUs),
         saved = TrackingApi.Time(w.SavedUs),
         savedBy = w.SavedBy,
-        definition = includeBody ? JsonDocument.Parse(w.Body).RootElement : (JsonElement?)null,
+        definition = includeBody ? JsonSerializer.Deserialize<JsonElement>(w.Body) : (JsonElement?)null,
     };
 
     private static async Task<IResult> GetWorkflowAsync(string id, IWorkflowStore store, CancellationToken ct)

@@ -44,17 +44,17 @@ public sealed partial class WorkflowDirectory(ITrackingStore tracking, IWorkflow
         catalog = Add(catalog, stored);
         foreach (var file in folder is null ? [] : Directory.GetFiles(folder, "*.json").Order(StringComparer.Ordinal).ToArray())
         {
+            var body = await File.ReadAllTextAsync(file, cancellationToken);
             WorkflowDefinition definition;
             try
             {
-                definition = WorkflowReader.Read(await File.ReadAllBytesAsync(file, cancellationToken));
+                definition = WorkflowReader.Read(body);
             }
             catch (DefinitionException ex)
             {
                 throw new DefinitionException([.. ex.Errors.Select(e => e with { Message = $"{Path.GetFileName(file)}: {e.Message}" })]);
             }
 
-            var body = await File.ReadAllTextAsync(file, cancellationToken);
             if (catalog.Get(definition.Id, definition.Version) is not null)
             {
                 if (stored.First(s => s.Id == definition.Id && s.Version == definition.Version).Body != body)

@@ -54,9 +54,6 @@ public sealed class WorkflowCatalog
     public WorkflowVersion? Get(string id, int version) =>
         _byId.TryGetValue(id, out var versions) ? versions.FirstOrDefault(v => v.Definition.Version == version) : null;
 
-    /// <summary>The newest version of workflow <paramref name="id"/>, or null.</summary>
-    public WorkflowVersion? Latest(string id) => _byId.TryGetValue(id, out var versions) ? versions[^1] : null;
-
     /// <summary>
     /// A catalog with <paramref name="definition"/> added, effective from <paramref name="effectiveUs"/>.
     /// Adding the same id and version again with the same content returns this catalog.

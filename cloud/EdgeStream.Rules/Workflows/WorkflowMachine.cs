@@ -98,41 +98,34 @@ public sealed class WorkflowMachine
     {
         var before = older.Deadlines(run);
         var oldState = older._definition.States[run.State];
-        var index = _definition.States.ToList().FindIndex(s => s.Name == oldState.Name);
+        var index = FindIndex(_definition.States, s => s.Name == oldState.Name);
+        var alerts = index >= 0 ? _definition.States[index].Alerts : [];
         ulong fired = 0;
-        if (index >= 0)
+        for (var i = 0; i < oldState.Alerts.Count && i < 64; i++)
         {
-            var alerts = _definition.States[index].Alerts;
-            for (var i = 0; i < oldState.Alerts.Count && i < 64; i++)
+            if ((run.FiredAlerts & (1UL << i)) == 0)
             {
-                var j = FindAlert(alerts, oldState.Alerts[i].Id);
-                if ((run.FiredAlerts & (1UL << i)) == 0)
-                {
-                    continue;
-                }
-
-                if (j is >= 0 and < 64)
-                {
-                    fired |= 1UL << j;
-                }
-                else
-                {
-                    outputs.Add(new AlertCleared(oldState.Alerts[i].Id, oldState.Name, atUs));
-                }
+                continue;
             }
 
+            // A fired alert the new state still has stays fired; one it lost clears.
+            var j = FindIndex(alerts, a => a.Id == oldState.Alerts[i].Id);
+            if (j is >= 0 and < 64)
+            {
+                fired |= 1UL << j;
+            }
+            else
+            {
+                outputs.Add(new AlertCleared(oldState.Alerts[i].Id, oldState.Name, atUs));
+            }
+        }
+
+        if (index >= 0)
+        {
             run.State = index;
         }
         else
         {
-            for (var i = 0; i < oldState.Alerts.Count && i < 64; i++)
-            {
-                if ((run.FiredAlerts & (1UL << i)) != 0)
-                {
-                    outputs.Add(new AlertCleared(oldState.Alerts[i].Id, oldState.Name, atUs));
-                }
-            }
-
             run.State = IndexOf(_definition.Initial);
             run.SinceUs = atUs;
             run.LeftZone = null;
@@ -141,19 +134,6 @@ public sealed class WorkflowMachine
 
         run.FiredAlerts = fired;
         Sync(before, run, timers);
-
-        static int FindAlert(IReadOnlyList<StateAlert> alerts, string id)
-        {
-            for (var k = 0; k < alerts.Count; k++)
-            {
-                if (alerts[k].Id == id)
-                {
-                    return k;
-                }
-            }
-
-            return -1;
-        }
     }
 
     /// <summary>The asset entered <paramref name="zone"/> at <paramref name="atUs"/>.</summary>
@@ -337,16 +317,22 @@ public sealed class WorkflowMachine
     private bool Matches(ZoneMatch match, string zone) =>
         match.Zone is { } name ? name == zone : match.Kind is { } kind && _kindOf(zone) == kind;
 
-    private int IndexOf(string state)
+    private static int FindIndex<T>(IReadOnlyList<T> items, Func<T, bool> match)
     {
-        for (var i = 0; i < _definition.States.Count; i++)
+        for (var i = 0; i < items.Count; i++)
         {
-            if (_definition.States[i].Name == state)
+            if (match(items[i]))
             {
                 return i;
             }
         }
 
-        throw new InvalidOperationException($"workflow {_definition.Id} has no state '{state}'");
+        return -1;
+    }
+
+    private int IndexOf(string state)
+    {
+        var i = FindIndex(_definition.States, s => s.Name == state);
+        return i >= 0 ? i : throw new InvalidOperationException($"workflow {_definition.Id} has no state '{state}'");
     }
 }
