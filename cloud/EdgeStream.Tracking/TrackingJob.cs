@@ -69,7 +69,21 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
 
         var kind = TrackingEventKind.Read;
         var zone = NameTable.None;
-        if (entry.Class == DataClass.Presence)
+        ManualDetail? manual = null;
+        if (entry.Class == DataClass.Manual)
+        {
+            var m = entry.Manual;
+            if (!IsComplete(m, out error))
+            {
+                evt = default;
+                return false;
+            }
+
+            kind = TrackingEventKind.Manual;
+            zone = m.Zone is null ? NameTable.None : _zones.Intern(m.Zone);
+            manual = new ManualDetail(m.Kind, m.By, m.ClientId, m.Action, m.Reason, m.UntilUs);
+        }
+        else if (entry.Class == DataClass.Presence)
         {
             if (entry.Presence.Kind is not (PresenceKind.Arrive or PresenceKind.Move or PresenceKind.Depart))
             {
@@ -99,9 +113,21 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             Zone = zone,
             Sequence = entry.Sequence,
             Index = entry.Index,
+            Manual = manual,
         };
         error = null;
         return true;
+    }
+
+    private static bool IsComplete(in ManualEvent m, out string? error)
+    {
+        error = m.Kind switch
+        {
+            ManualKind.Place or ManualKind.Override when string.IsNullOrEmpty(m.Zone) => $"manual {m.Kind} names no zone",
+            ManualKind.Action when string.IsNullOrEmpty(m.Action) => "manual action names no action",
+            _ => string.IsNullOrEmpty(m.By) ? "manual event names nobody who made it" : null,
+        };
+        return error is null;
     }
 
     /// <inheritdoc />
@@ -148,9 +174,20 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     public override void OnEvent(in TrackingEvent evt, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
     {
         var t = evt.TimeUs;
+        if (evt.Kind == TrackingEventKind.Manual)
+        {
+            OnManual(evt, ref state, context);
+            return;
+        }
+
         if (t > state.LastSeenUs)
         {
             state.LastSeenUs = t;
+        }
+
+        if (state.OverrideUntilUs != 0 && t >= state.OverrideUntilUs)
+        {
+            EndOverride(ref state, state.OverrideUntilUs, context);
         }
 
         if (evt.Kind != TrackingEventKind.Read)
@@ -164,18 +201,30 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             }
 
             var relevant = evt.Kind != TrackingEventKind.Depart || (state.Placed && state.Zone == evt.Zone);
+            if (state.OverrideUntilUs != 0)
+            {
+                // An override holds against departures (the reads only lost the tag); an arrival or a move
+                // is a confident read, which ends it.
+                if (evt.Kind == TrackingEventKind.Depart)
+                {
+                    if (state.ReadZone == evt.Zone)
+                    {
+                        state.ReadZone = NameTable.None;
+                    }
+
+                    relevant = false;
+                }
+                else
+                {
+                    ClearOverride(ref state, context);
+                }
+            }
+
             if (relevant && (!state.Placed || state.Zone != target))
             {
-                var previous = state.Placed ? state.Zone : NameTable.None;
-                state.Zone = target;
-                state.SinceUs = t;
-                state.Gateway = evt.Gateway;
-                state.Placed = true;
-                state.LastSightingUs = t;
                 // Where the tag is now, however late the event came: history appends it (late marks only
                 // what is spliced in behind newer history, above, and what the allowed lateness let pass).
-                context.Emit(Placement(evt, target, late: false));
-                _workflows?.OnPlacement(ref state, _zones.NameOf(previous), _zones.NameOf(target), t, evt.Gateway, context);
+                Move(ref state, target, t, evt.Gateway, evt.Sequence, evt.Index, context);
                 return;
             }
         }
@@ -197,8 +246,119 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     }
 
     /// <inheritdoc />
-    public override void OnTimer(TimerDomain domain, ref TagState state, KeyedContext<Epc, TrackingOutput> context) =>
+    public override void OnTimer(TimerDomain domain, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
+    {
+        if (domain == TimerDomain.ProcessingTime && state.OverrideUntilUs != 0 && context.Timestamp >= state.OverrideUntilUs)
+        {
+            EndOverride(ref state, state.OverrideUntilUs, context);
+        }
+
         _workflows?.OnTimer(domain, ref state, context);
+    }
+
+    /// <summary>
+    /// A person's event: a scan or a correction places the tag; an override places it and holds it there
+    /// against departures until a confident read (an arrival or a move) or its end; a release ends the
+    /// override; an action goes to the tag's workflow.
+    /// </summary>
+    private void OnManual(in TrackingEvent evt, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
+    {
+        var m = evt.Manual!;
+        var t = evt.TimeUs;
+        if (state.OverrideUntilUs != 0 && t >= state.OverrideUntilUs)
+        {
+            EndOverride(ref state, state.OverrideUntilUs, context);
+        }
+
+        switch (m.Kind)
+        {
+            case ManualKind.Action:
+                _workflows?.OnManual(ref state, m.Action!, m.By, t, evt.Gateway, context);
+                return;
+            case ManualKind.Release:
+                if (state.OverrideUntilUs != 0)
+                {
+                    EndOverride(ref state, Math.Max(t, state.SinceUs), context);
+                }
+
+                return;
+        }
+
+        var target = evt.Zone;
+        if (state.Placed && t < state.SinceUs)
+        {
+            context.Emit(Placement(evt, target, late: true));
+            return;
+        }
+
+        var readZone = state.OverrideUntilUs != 0 ? state.ReadZone : state.Placed ? state.Zone : NameTable.None;
+        ClearOverride(ref state, context);
+        if (m.Kind == ManualKind.Override)
+        {
+            state.OverrideUntilUs = m.UntilUs > 0 ? m.UntilUs : long.MaxValue;
+            state.ReadZone = readZone;
+            state.OverrideSequence = evt.Sequence;
+            if (m.UntilUs > 0)
+            {
+                context.RegisterProcessingTimer(m.UntilUs);
+            }
+        }
+        else if (m.Kind == ManualKind.Place && t > state.LastSeenUs)
+        {
+            state.LastSeenUs = t; // a scan is a sighting by a person
+        }
+
+        if (!state.Placed || state.Zone != target)
+        {
+            Move(ref state, target, t, evt.Gateway, evt.Sequence, evt.Index, context);
+        }
+    }
+
+    /// <summary>The override ends at <paramref name="atUs"/>: the tag goes where the reads say it is.</summary>
+    private void EndOverride(ref TagState state, long atUs, KeyedContext<Epc, TrackingOutput> context)
+    {
+        var zone = state.ReadZone;
+        var sequence = state.OverrideSequence;
+        ClearOverride(ref state, context);
+        if (state.Zone != zone)
+        {
+            // Index 1 of the override's record: the end of what it set.
+            Move(ref state, zone, atUs, _gateways.Intern(ManualEvent.Source), sequence, 1, context);
+        }
+    }
+
+    private static void ClearOverride(ref TagState state, KeyedContext<Epc, TrackingOutput> context)
+    {
+        if (state.OverrideUntilUs is not (0 or long.MaxValue))
+        {
+            context.DeleteProcessingTimer(state.OverrideUntilUs);
+        }
+
+        state.OverrideUntilUs = 0;
+        state.ReadZone = NameTable.None;
+        state.OverrideSequence = 0;
+    }
+
+    private void Move(ref TagState state, int target, long t, int gateway, ulong sequence, int index, KeyedContext<Epc, TrackingOutput> context)
+    {
+        var previous = state.Placed ? state.Zone : NameTable.None;
+        state.Zone = target;
+        state.SinceUs = t;
+        state.Gateway = gateway;
+        state.Placed = true;
+        state.LastSightingUs = t;
+        context.Emit(new TrackingOutput
+        {
+            Kind = TrackingOutputKind.Placement,
+            TimeUs = t,
+            Zone = target,
+            Left = target == NameTable.None ? previous : NameTable.None,
+            Gateway = gateway,
+            Sequence = sequence,
+            Index = index,
+        });
+        _workflows?.OnPlacement(ref state, _zones.NameOf(previous), _zones.NameOf(target), t, gateway, context);
+    }
 
     /// <inheritdoc />
     public override void WriteKey(SnapshotWriter writer, in Epc key)
@@ -225,8 +385,9 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     /// <inheritdoc />
     public override void WriteState(SnapshotWriter writer, in TagState state)
     {
-        // Flags: bit 0 placed, bit 1 a workflow run follows (checkpoints written before workflows have 0 or 1).
-        writer.WriteByte((byte)((state.Placed ? 1 : 0) | (state.WorkflowId is null ? 0 : 2)));
+        // Flags: bit 0 placed, bit 1 a workflow run follows, bit 2 an override holds (checkpoints written
+        // before workflows have 0 or 1, before overrides at most 3).
+        writer.WriteByte((byte)((state.Placed ? 1 : 0) | (state.WorkflowId is null ? 0 : 2) | (state.OverrideUntilUs == 0 ? 0 : 4)));
         WriteName(writer, _zones, state.Zone);
         writer.WriteInt64(state.SinceUs);
         WriteName(writer, _gateways, state.Gateway);
@@ -244,13 +405,20 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             writer.WriteInt64(run.LeftAtUs);
             writer.WriteUInt64(run.FiredAlerts);
         }
+
+        if (state.OverrideUntilUs != 0)
+        {
+            writer.WriteInt64(state.OverrideUntilUs);
+            WriteName(writer, _zones, state.ReadZone);
+            writer.WriteUInt64(state.OverrideSequence);
+        }
     }
 
     /// <inheritdoc />
     public override TagState ReadState(ref SnapshotReader reader)
     {
         var flags = reader.ReadByte();
-        if (flags > 3)
+        if (flags > 7)
         {
             throw new CheckpointFormatException($"Checkpoint holds tag state flags {flags}, which this build does not know.");
         }
@@ -279,6 +447,13 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             };
         }
 
+        if ((flags & 4) != 0)
+        {
+            state.OverrideUntilUs = reader.ReadInt64();
+            state.ReadZone = ReadName(ref reader, _zones);
+            state.OverrideSequence = reader.ReadUInt64();
+        }
+
         return state;
     }
 
@@ -292,6 +467,15 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         WriteName(writer, _zones, evt.Zone);
         writer.WriteUInt64(evt.Sequence);
         writer.WriteInt32(evt.Index);
+        if (evt.Manual is { } m)
+        {
+            writer.WriteByte((byte)m.Kind);
+            writer.WriteString(m.By);
+            writer.WriteString(m.ClientId);
+            WriteOptional(writer, m.Action);
+            WriteOptional(writer, m.Reason);
+            writer.WriteInt64(m.UntilUs);
+        }
     }
 
     /// <inheritdoc />
@@ -301,6 +485,20 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         var kind = (TrackingEventKind)reader.ReadByte();
         var time = reader.ReadInt64();
         var gateway = ReadName(ref reader, _gateways);
+        var zone = ReadName(ref reader, _zones);
+        var sequence = reader.ReadUInt64();
+        var index = reader.ReadInt32();
+        ManualDetail? manual = null;
+        if (kind == TrackingEventKind.Manual)
+        {
+            var manualKind = (ManualKind)reader.ReadByte();
+            var by = reader.ReadString();
+            var clientId = reader.ReadString();
+            var action = ReadOptional(ref reader);
+            var reason = ReadOptional(ref reader);
+            manual = new ManualDetail(manualKind, by, clientId, action, reason, reader.ReadInt64());
+        }
+
         return new TrackingEvent
         {
             Epc = epc,
@@ -308,9 +506,10 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             TimeUs = time,
             Gateway = gateway,
             GatewayHash = StableHash.Hash(_gateways.NameOf(gateway) ?? string.Empty),
-            Zone = ReadName(ref reader, _zones),
-            Sequence = reader.ReadUInt64(),
-            Index = reader.ReadInt32(),
+            Zone = zone,
+            Sequence = sequence,
+            Index = index,
+            Manual = manual,
         };
     }
 

@@ -17,7 +17,13 @@ public enum TrackingEventKind : byte
 
     /// <summary>The edge no longer sees the tag in a zone.</summary>
     Depart = 3,
+
+    /// <summary>A person's event (<see cref="TrackingEvent.Manual"/>): a scan, an override, a correction, an action.</summary>
+    Manual = 4,
 }
+
+/// <summary>What a manual event says besides its zone (<see cref="TrackingEvent.Zone"/>).</summary>
+public sealed record ManualDetail(ManualKind Kind, string By, string ClientId, string? Action, string? Reason, long UntilUs);
 
 /// <summary>
 /// One decoded log record: the tag, what happened, where (zone and gateway as <see cref="NameTable"/>
@@ -49,6 +55,9 @@ public readonly record struct TrackingEvent
 
     /// <summary>The record's index in its batch.</summary>
     public int Index { get; init; }
+
+    /// <summary>For <see cref="TrackingEventKind.Manual"/>, what the person said.</summary>
+    public ManualDetail? Manual { get; init; }
 }
 
 /// <summary>What the job knows of one tag.</summary>
@@ -80,6 +89,15 @@ public struct TagState
 
     /// <summary>The run: state, since when, pending absence, fired alerts.</summary>
     public WorkflowRun Workflow;
+
+    /// <summary>While an override holds, when it ends (µs; <see cref="long.MaxValue"/>: at a confident read only); 0 when none holds.</summary>
+    public long OverrideUntilUs;
+
+    /// <summary>While an override holds, the zone the reads say the tag is in (<see cref="NameTable.None"/>: none).</summary>
+    public int ReadZone;
+
+    /// <summary>While an override holds, the sequence of the manual event that set it.</summary>
+    public ulong OverrideSequence;
 }
 
 /// <summary>What the tracking job emits.</summary>

@@ -225,17 +225,27 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
         var epc = entry.Epc.ToString();
         var eventId = EventId(entry.GatewayId, entry.Sequence, entry.Index);
         var presence = entry.Class == DataClass.Presence;
-        var kind = presence ? entry.Presence.Kind.ToString().ToLowerInvariant() : "read";
+        var manual = entry.Class == DataClass.Manual;
+        var kind = presence ? entry.Presence.Kind.ToString().ToLowerInvariant() : manual ? "manual-" + entry.Manual.Kind.ToString().ToLowerInvariant() : "read";
+        var zone = presence ? entry.Presence.Zone : manual ? entry.Manual.Zone : null;
         lock (_lock)
         {
             WaitForRoom();
-            _lateRecords.Add(new LateRecord(record.Partition, record.Offset, epc, entry.GatewayId, kind, presence ? entry.Presence.Zone : null, entry.CorrectedTimeUs, record.Watermark, record.Detail, eventId));
+            _lateRecords.Add(new LateRecord(record.Partition, record.Offset, epc, entry.GatewayId, kind, zone, entry.CorrectedTimeUs, record.Watermark, record.Detail, eventId));
 
-            // Later than the allowed lateness is still where the tag was: history gets it in its place.
+            // Later than the allowed lateness is still where the tag was: history gets it in its place
+            // (a late manual action is kept in the late records only: it cannot rewind a workflow).
             if (presence)
             {
                 var departure = entry.Presence.Kind == PresenceKind.Depart;
                 _placements.Add(new PlacementRecord(epc, departure ? null : entry.Presence.Zone, departure ? entry.Presence.Zone : null, entry.CorrectedTimeUs, entry.GatewayId, eventId, true, $"late-{record.Partition}-{record.Offset}"));
+            }
+            else if (manual)
+            {
+                if (entry.Manual.Zone is not null)
+                {
+                    _placements.Add(new PlacementRecord(epc, entry.Manual.Zone, null, entry.CorrectedTimeUs, entry.GatewayId, eventId, true, $"late-{record.Partition}-{record.Offset}"));
+                }
             }
             else if (!_sightings.TryGetValue(epc, out var s) || s.TimeUs < entry.CorrectedTimeUs)
             {

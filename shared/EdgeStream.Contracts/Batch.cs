@@ -11,6 +11,9 @@ public enum DataClass : byte
 
     /// <summary>Arrive / move / depart events from edge windowing.</summary>
     Presence = 2,
+
+    /// <summary>Manual events (<see cref="ManualEvent"/>): in the event log only, never in a gateway's batch.</summary>
+    Manual = 3,
 }
 
 /// <summary>

@@ -27,6 +27,40 @@ public sealed class Log_record_codec
     }
 
     [Fact]
+    public void A_manual_event_round_trips_with_who_why_and_its_client_id_and_the_largest_fits_the_bound()
+    {
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var manual = new ManualEvent
+        {
+            Epc = Epc.ParseHex("30340242201D8840009EFA01"),
+            Kind = ManualKind.Override,
+            EventTimeUs = 1_767_225_600_000_000,
+            Zone = "recovery",
+            UntilUs = 1_767_229_200_000_000,
+            By = "nurse-4",
+            Reason = "reader in recovery is down",
+            ClientId = "f3c1",
+        };
+        var n = LogRecordCodec.EncodeManual(9, manual, buffer, manual.EventTimeUs + 5);
+        var entry = LogRecordCodec.Decode(buffer.AsSpan(0, n));
+        Assert.Equal((ManualEvent.Source, 9UL, DataClass.Manual), (entry.GatewayId, entry.Sequence, entry.Class));
+        Assert.Equal(manual, entry.Manual);
+        Assert.Equal((manual.Epc, manual.EventTimeUs), (entry.Epc, entry.CorrectedTimeUs));
+        Assert.False(Topics.IsValidGatewayId(ManualEvent.Source));
+
+        var longest = new string('m', WireLimits.MaxStringBytes);
+        var big = manual with { Epc = Epc.FromBytes(new byte[62]), Zone = longest, Action = longest, By = longest, Reason = longest, ClientId = longest, EventTimeUs = long.MinValue, UntilUs = long.MaxValue };
+        Assert.Equal(big, LogRecordCodec.Decode(buffer.AsSpan(0, LogRecordCodec.EncodeManual(ulong.MaxValue, big, buffer, long.MaxValue))).Manual);
+
+        // A kind this build does not know is refused, never guessed (kind, zone flag, zone length, zone).
+        n = LogRecordCodec.EncodeManual(9, manual, buffer, manual.EventTimeUs);
+        var at = buffer.AsSpan(0, n).IndexOf("recovery"u8) - 3;
+        Assert.Equal((byte)ManualKind.Override, buffer[at]);
+        buffer[at] = 9;
+        Assert.Throws<WireFormatException>(() => LogRecordCodec.Decode(buffer.AsSpan(0, n)));
+    }
+
+    [Fact]
     public void The_largest_record_fits_the_documented_bound()
     {
         var longName = new string('r', WireLimits.MaxStringBytes);

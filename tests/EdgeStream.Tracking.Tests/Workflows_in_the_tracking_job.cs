@@ -13,18 +13,18 @@ namespace EdgeStream.Tracking.Tests;
 [Trait("Capability", "Rules")]
 public sealed class Workflows_in_the_tracking_job
 {
-    private const long T0 = 1_767_225_600_000_000;
-    private const long Min = 60_000_000;
-    private static readonly Epc Ann = Epc.ParseHex("30340242201D8840009EFA01");
-    private static readonly Epc Ben = Epc.ParseHex("30340242201D8840009EFA02");
-    private static readonly Epc Clock = Epc.ParseHex("30340242201D8840009EFCCC");
-    private static readonly Dictionary<string, string> Kinds = new() { ["waiting-room"] = "waiting-room", ["triage"] = "room", ["exam-1"] = "exam-room", ["recovery"] = "room", ["main-exit"] = "exit" };
-    private static readonly WorkflowDefinition Hospital = WorkflowReader.Read(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Examples", "hospital-patient.workflow.json")));
+    internal const long T0 = 1_767_225_600_000_000;
+    internal const long Min = 60_000_000;
+    internal static readonly Epc Ann = Epc.ParseHex("30340242201D8840009EFA01");
+    internal static readonly Epc Ben = Epc.ParseHex("30340242201D8840009EFA02");
+    internal static readonly Epc Clock = Epc.ParseHex("30340242201D8840009EFCCC");
+    internal static readonly Dictionary<string, string> Kinds = new() { ["waiting-room"] = "waiting-room", ["triage"] = "room", ["exam-1"] = "exam-room", ["recovery"] = "room", ["main-exit"] = "exit" };
+    internal static readonly WorkflowDefinition Hospital = WorkflowReader.Read(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Examples", "hospital-patient.workflow.json")));
 
     [Fact]
     public void A_visit_is_tracked_state_by_state_and_discharge_fires_from_the_watermark_ten_minutes_after_leaving_recovery()
     {
-        var run = new Run();
+        var run = new JobRun();
         run.Place(Ann, "waiting-room", T0);
         run.Place(Ann, "triage", T0 + (20 * Min));
         run.Place(Ann, "exam-1", T0 + (30 * Min));
@@ -48,7 +48,7 @@ public sealed class Workflows_in_the_tracking_job
     [Fact]
     public void An_event_time_alert_waits_for_the_patients_gateway_however_far_ahead_another_gateway_is()
     {
-        var run = new Run();
+        var run = new JobRun();
         run.Place(Ann, "waiting-room", T0, gateway: "front-desk");
         run.Tick(T0 + (30 * Min), gateway: "front-desk");
 
@@ -64,7 +64,7 @@ public sealed class Workflows_in_the_tracking_job
     [Fact]
     public void A_worker_restored_from_a_checkpoint_with_a_timer_pending_fires_it_once_with_the_same_output_id()
     {
-        var whole = new Run();
+        var whole = new JobRun();
         whole.Place(Ann, "waiting-room", T0);
         whole.Tick(T0 + (20 * Min));
         var snapshot = whole.Task.BeginCheckpoint(1);
@@ -75,7 +75,7 @@ public sealed class Workflows_in_the_tracking_job
         whole.Tick(T0 + (60 * Min));
 
         // The worker died after the checkpoint (kill -9: nothing of it survives but the checkpoint); another restores it and reads on.
-        var restored = new Run();
+        var restored = new JobRun();
         restored.Task.Restore(writer.WrittenSpan);
         restored.Offset = whole.Offset - 1;
         restored.Tick(T0 + (60 * Min));
@@ -89,7 +89,7 @@ public sealed class Workflows_in_the_tracking_job
     [Fact]
     public void A_new_version_applies_from_its_effective_time_and_runs_in_flight_move_onto_it_with_no_alert_lost_or_doubled()
     {
-        var run = new Run();
+        var run = new JobRun();
         run.Place(Ann, "waiting-room", T0 + Min);
         run.Tick(T0 + (10 * Min));
 
@@ -116,7 +116,7 @@ public sealed class Workflows_in_the_tracking_job
     [Fact]
     public void A_visit_that_ended_starts_again_at_the_next_arrival()
     {
-        var run = new Run();
+        var run = new JobRun();
         run.Place(Ann, "waiting-room", T0);
         run.Place(Ann, "main-exit", T0 + (5 * Min));
         run.Depart(Ann, "main-exit", T0 + (6 * Min));
@@ -125,50 +125,5 @@ public sealed class Workflows_in_the_tracking_job
         Assert.Equal(
             ["→arrived", "arrived→waiting", "waiting→left-without-discharge", "→arrived", "arrived→waiting"],
             run.Steps(Ann).OfType<StateChanged>().Select(s => $"{s.From}→{s.To}"));
-    }
-
-    /// <summary>One engine task running the tracking job with the hospital workflow for patients.</summary>
-    private sealed class Run
-    {
-        private readonly byte[] _buffer = new byte[LogRecordCodec.MaxEncodedBytes];
-        private readonly Dictionary<string, ulong> _sequences = [];
-
-        public Run()
-        {
-            Workflows = new TagWorkflows(WorkflowCatalog.Empty(z => Kinds.GetValueOrDefault(z)).With(Hospital, T0 - Min), epc => epc == Ann || epc == Ben ? "patient" : null);
-            Task = new StreamTask<TrackingEvent, Epc, TagState, TrackingOutput>(new TrackingJob(new NameTable(), new NameTable(), workflows: Workflows), new EngineOptions(), 0, Sink, new InMemorySideOutput());
-        }
-
-        public TagWorkflows Workflows { get; }
-
-        public InMemoryOutputSink<Epc, TrackingOutput> Sink { get; } = new();
-
-        public StreamTask<TrackingEvent, Epc, TagState, TrackingOutput> Task { get; }
-
-        public long Offset { get; set; }
-
-        public void Place(Epc epc, string zone, long t, string gateway = "gw-1") => Presence(epc, PresenceKind.Move, zone, t, gateway);
-
-        public void Depart(Epc epc, string zone, long t, string gateway = "gw-1") => Presence(epc, PresenceKind.Depart, zone, t, gateway);
-
-        /// <summary>A read of a tag that runs no workflow: it moves the gateway's watermark to <paramref name="t"/> less the bound.</summary>
-        public void Tick(long t, string gateway = "gw-1")
-        {
-            var n = LogRecordCodec.EncodeRead(gateway, Next(gateway), 0, 1, new TagRead { Epc = Clock, ReaderId = "r1", Antenna = 1, RssiCentiDbm = -5500, EventTimeUs = t + 2_000_001 }, _buffer);
-            Task.ProcessRecord(Offset++, Clock.ToArray(), _buffer.AsSpan(0, n));
-        }
-
-        public List<TrackingOutput> Outputs(Epc epc) =>
-            [.. Sink.Snapshot().Where(o => o.Key == epc && o.Value.Kind == TrackingOutputKind.Workflow).OrderBy(o => o.Id.Sequence).Select(o => o.Value)];
-
-        public List<WorkflowOutput> Steps(Epc epc) => [.. Outputs(epc).Select(o => o.Step!.What)];
-
-        private void Presence(Epc epc, PresenceKind kind, string zone, long t, string gateway)
-        {
-            var n = LogRecordCodec.EncodePresence(gateway, Next(gateway), 0, 1, new PresenceEvent { Epc = epc, Kind = kind, Zone = zone, EventTimeUs = t, ReadCount = 3 }, _buffer);
-            Task.ProcessRecord(Offset++, epc.ToArray(), _buffer.AsSpan(0, n));
-        }
-
-        private ulong Next(string gateway) => _sequences[gateway] = _sequences.GetValueOrDefault(gateway) + 1;
     }
 }

@@ -173,10 +173,10 @@ public sealed class WorkflowMachine
     }
 
     /// <summary>An operator's action on the asset.</summary>
-    public void OnManual(ref WorkflowRun run, string action, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
+    public void OnManual(ref WorkflowRun run, string action, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs, string? by = null)
     {
         var before = Deadlines(run);
-        Fire(ref run, atUs, t => t is ManualTrigger m && m.Action == action, $"manual {action}", outputs);
+        Fire(ref run, atUs, t => t is ManualTrigger m && m.Action == action, by is null ? $"manual {action}" : $"manual {action} by {by}", outputs);
         Sync(before, run, timers);
     }
 

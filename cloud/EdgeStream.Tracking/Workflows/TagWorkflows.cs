@@ -51,7 +51,7 @@ public sealed class TagWorkflows
             return;
         }
 
-        var s = Begin(context);
+        var s = Begin(context, state);
         WorkflowVersion? version;
         if (state.WorkflowId is null || (left is null && entered is not null && IsOver(catalog, state)))
         {
@@ -84,6 +84,24 @@ public sealed class TagWorkflows
         Emit(version, s, gateway, context);
     }
 
+    /// <summary>A person's action for the tag's run (<c>discharge</c>) at <paramref name="atUs"/>.</summary>
+    internal void OnManual(ref TagState state, string action, string by, long atUs, int gateway, KeyedContext<Epc, TrackingOutput> context)
+    {
+        if (state.WorkflowId is null)
+        {
+            return;
+        }
+
+        var s = Begin(context, state);
+        if (Current(Catalog, ref state, atUs, s) is not { } version)
+        {
+            return;
+        }
+
+        version.Machine.OnManual(ref state.Workflow, action, atUs, s.Timers, s.Outputs, by);
+        Emit(version, s, gateway, context);
+    }
+
     /// <summary>A workflow timer of the tag fired.</summary>
     internal void OnTimer(TimerDomain domain, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
     {
@@ -92,7 +110,7 @@ public sealed class TagWorkflows
             return;
         }
 
-        var s = Begin(context);
+        var s = Begin(context, state);
         var time = context.Timestamp;
         if (Current(Catalog, ref state, time, s) is not { } version)
         {
@@ -106,11 +124,12 @@ public sealed class TagWorkflows
     private static bool IsOver(WorkflowCatalog catalog, in TagState state) =>
         catalog.Get(state.WorkflowId!, state.WorkflowVersion) is { } v && v.Machine.IsOver(state.Workflow);
 
-    private static Scratch Begin(KeyedContext<Epc, TrackingOutput> context)
+    private static Scratch Begin(KeyedContext<Epc, TrackingOutput> context, in TagState state)
     {
         var s = _scratch ??= new Scratch();
         s.Outputs.Clear();
         s.Timers.Context = context;
+        s.Timers.OverrideUntilUs = state.OverrideUntilUs;
         return s;
     }
 
@@ -174,6 +193,9 @@ public sealed class TagWorkflows
     {
         public KeyedContext<Epc, TrackingOutput>? Context { get; set; }
 
+        /// <summary>The processing-time timer of the tag's override, which a workflow's deadline at the same instant must not withdraw.</summary>
+        public long OverrideUntilUs { get; set; }
+
         public void Register(long timeUs, TimerClock clock)
         {
             if (clock == TimerClock.Event)
@@ -192,7 +214,7 @@ public sealed class TagWorkflows
             {
                 Context!.DeleteEventTimer(timeUs);
             }
-            else
+            else if (timeUs != OverrideUntilUs)
             {
                 Context!.DeleteProcessingTimer(timeUs);
             }

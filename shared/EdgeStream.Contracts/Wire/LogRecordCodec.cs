@@ -13,6 +13,9 @@ namespace EdgeStream.Contracts.Wire;
 /// <param name="Presence">The presence event, when <see cref="Class"/> is <see cref="DataClass.Presence"/>.</param>
 public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Index, int BatchCount, DataClass Class, TagRead Read, PresenceEvent Presence)
 {
+    /// <summary>The manual event, when <see cref="Class"/> is <see cref="DataClass.Manual"/>.</summary>
+    public ManualEvent Manual { get; init; }
+
     /// <summary>When ingest received the record (µs since the epoch, the cloud's clock); 0 in version 1 records.</summary>
     public long IngestTimeUs { get; init; }
 
@@ -36,10 +39,10 @@ public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Ind
     }
 
     /// <summary>The tag.</summary>
-    public Epc Epc => Class == DataClass.Reads ? Read.Epc : Presence.Epc;
+    public Epc Epc => Class switch { DataClass.Reads => Read.Epc, DataClass.Manual => Manual.Epc, _ => Presence.Epc };
 
     /// <summary>Event time, µs since the Unix epoch (UTC).</summary>
-    public long EventTimeUs => Class == DataClass.Reads ? Read.EventTimeUs : Presence.EventTimeUs;
+    public long EventTimeUs => Class switch { DataClass.Reads => Read.EventTimeUs, DataClass.Manual => Manual.EventTimeUs, _ => Presence.EventTimeUs };
 }
 
 /// <summary>
@@ -49,6 +52,7 @@ public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Ind
 /// version:u8=2  class:u8 (1 read, 2 presence)  gatewayId:str  sequence:varint  index:varint  batchCount:varint  eventTimeUs:zigzag  epc:(bits:varint, bytes)
 /// read:     readerId:str  antenna:varint  rssi:zigzag  source:u8  seenCount:varint  operator:(u8 0|1, str)
 /// presence: kind:u8  zone:str  fromZone:(u8 0|1, str)  readCount:varint  peakRssi:zigzag  meanRssi:zigzag
+/// manual:   kind:u8  zone:(u8 0|1, str)  action:(u8 0|1, str)  untilUs:zigzag  by:str  reason:(u8 0|1, str)  clientId:str   (version 2 only; gatewayId is "@manual", batchCount 1)
 /// v2:       ingestTimeUs:zigzag  clockOffsetUs:zigzag
 /// </code>
 /// str = varint byte length + UTF-8. Pure and allocation-free on encode.
@@ -59,7 +63,7 @@ public static class LogRecordCodec
     public const byte Version = 2;
 
     /// <summary>An upper bound of one encoded record, for sizing buffers.</summary>
-    public const int MaxEncodedBytes = 2 + (3 + Topics.MaxGatewayIdLength) + 10 + 5 + 5 + 10 + (2 + (Epc.MaxBits / 8)) + (3 * (2 + WireLimits.MaxStringBytes)) + 2 + 5 + 5 + 3 + 10 + 20;
+    public const int MaxEncodedBytes = 2 + (3 + Topics.MaxGatewayIdLength) + 10 + 5 + 5 + 10 + (2 + (Epc.MaxBits / 8)) + (5 * (2 + WireLimits.MaxStringBytes)) + 2 + 5 + 5 + 3 + 10 + 20;
 
     /// <summary>Encodes a read; returns the bytes written.</summary>
     public static int EncodeRead(string gatewayId, ulong sequence, int index, int batchCount, in TagRead read, Span<byte> destination, long ingestTimeUs = 0, long clockOffsetUs = 0)
@@ -90,6 +94,24 @@ public static class LogRecordCodec
         w.VarInt(presence.MeanRssiCentiDbm);
         w.VarInt(ingestTimeUs);
         w.VarInt(clockOffsetUs);
+        return w.Position;
+    }
+
+    /// <summary>Encodes a manual event (its sequence is the cloud's number for it); returns the bytes written.</summary>
+    /// <exception cref="ArgumentException">A text field is longer than the format allows.</exception>
+    public static int EncodeManual(ulong sequence, in ManualEvent manual, Span<byte> destination, long ingestTimeUs)
+    {
+        var w = new SpanWriter(destination);
+        Header(ref w, DataClass.Manual, ManualEvent.Source, sequence, 0, 1, manual.EventTimeUs, manual.Epc);
+        w.Byte((byte)manual.Kind);
+        w.OptionalString(manual.Zone);
+        w.OptionalString(manual.Action);
+        w.VarInt(manual.UntilUs);
+        w.String(manual.By);
+        w.OptionalString(manual.Reason);
+        w.String(manual.ClientId);
+        w.VarInt(ingestTimeUs);
+        w.VarInt(0);
         return w.Position;
     }
 
@@ -167,6 +189,25 @@ public static class LogRecordCodec
                 PeakRssiCentiDbm = (short)peak,
                 MeanRssiCentiDbm = (short)mean,
             });
+        }
+        else if (dataClass == DataClass.Manual && version >= 2)
+        {
+            var kind = (ManualKind)r.Byte();
+            var zone = r.OptionalString();
+            var action = r.OptionalString();
+            var until = r.VarInt();
+            var by = r.String();
+            var reason = r.OptionalString();
+            var clientId = r.String();
+            if (kind is < ManualKind.Place or > ManualKind.Release || until < 0)
+            {
+                throw new WireFormatException(WireError.Malformed, "Log record manual event has a field out of range.");
+            }
+
+            entry = new LogEntry(gatewayId, sequence, (int)index, (int)batchCount, dataClass, default, default)
+            {
+                Manual = new ManualEvent { Epc = epc, Kind = kind, EventTimeUs = time, Zone = zone, Action = action, UntilUs = until, By = by, Reason = reason, ClientId = clientId },
+            };
         }
         else
         {
