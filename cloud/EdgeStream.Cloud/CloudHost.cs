@@ -226,12 +226,19 @@ public static class CloudHost
         {
             builder.Services.AddSingleton(store);
             builder.Services.AddSingleton((IWorkflowStore)store);
+            builder.Services.AddSingleton((IManualEventStore)store);
             builder.Services.AddHostedService(_ => new StoreLifetime(store));
 
             // Started before the tracking job, which runs its workflows.
             builder.Services.AddSingleton<WorkflowDirectory>();
             builder.Services.AddHostedService(sp => new WorkflowLifetime(sp.GetRequiredService<WorkflowDirectory>(), options.Tracking.WorkflowsFolder));
             builder.Services.AddHostedService(sp => new AlertEscalation((IWorkflowStore)store, options.Alerts, sp.GetRequiredService<ILogger<AlertEscalation>>()));
+        }
+
+        if (log is not null && store is not null)
+        {
+            builder.Services.AddSingleton(sp => new ManualEventRelay((IManualEventStore)store, log, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ManualEventRelay>>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ManualEventRelay>());
         }
 
         if (stream)
@@ -280,6 +287,7 @@ public static class CloudHost
         {
             app.MapTrackingApi();
             app.MapWorkflowApi();
+            app.MapManualApi();
             app.MapPortal();
         }
 

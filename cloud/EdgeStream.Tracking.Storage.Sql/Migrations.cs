@@ -41,6 +41,13 @@ internal static class Migrations
             "CREATE TABLE alert_steps (alert_id BIGINT NOT NULL, at_us BIGINT NOT NULL, step TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NULL)",
             "CREATE INDEX alert_steps_alert ON alert_steps (alert_id, at_us)",
         ]),
+        (3, "manual events: people's overrides, scans, corrections and actions, kept until the log has them", d =>
+        [
+            $"CREATE TABLE manual_events (seq {d.IdentityPrimaryKey}, client_id TEXT NOT NULL UNIQUE, event_id TEXT NULL, asset_id TEXT NULL, epc TEXT NOT NULL, kind TEXT NOT NULL, zone TEXT NULL, action TEXT NULL, until_us BIGINT NOT NULL, by_actor TEXT NOT NULL, reason TEXT NULL, event_us BIGINT NOT NULL, received_us BIGINT NOT NULL, appended INTEGER NOT NULL DEFAULT 0)",
+            "CREATE INDEX manual_events_pending ON manual_events (appended, seq)",
+            "CREATE INDEX manual_events_asset ON manual_events (asset_id, seq)",
+            "CREATE INDEX manual_events_event ON manual_events (event_id)",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

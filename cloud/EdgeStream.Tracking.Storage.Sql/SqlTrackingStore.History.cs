@@ -8,8 +8,8 @@ public partial class SqlTrackingStore
 {
     // An asset's history is its tags' intervals while each tag was the asset's, clipped to that time.
     private const string AssetHistory =
-        "SELECT t.epc, h.from_us, h.to_us, h.zone_id, z.name, h.gateway_id, h.open_event, h.close_event, h.late, t.from_us, t.to_us " +
-        "FROM asset_tags t JOIN history h ON h.epc = t.epc LEFT JOIN zones z ON z.id = h.zone_id " +
+        "SELECT t.epc, h.from_us, h.to_us, h.zone_id, z.name, h.gateway_id, h.open_event, h.close_event, h.late, t.from_us, t.to_us, m.kind, m.by_actor, m.reason " +
+        "FROM asset_tags t JOIN history h ON h.epc = t.epc LEFT JOIN zones z ON z.id = h.zone_id LEFT JOIN manual_events m ON m.event_id = h.open_event " +
         "WHERE t.asset_id = @a AND h.zone_id IS NOT NULL AND (t.to_us IS NULL OR h.from_us < t.to_us) AND (h.to_us IS NULL OR h.to_us > t.from_us)";
 
     /// <inheritdoc />
@@ -138,7 +138,10 @@ public partial class SqlTrackingStore
                 to = tt;
             }
 
-            items.Add(new HistoryInterval(assetId, r.GetString(0), NullableString(r, 4), NullableLong(r, 3), from, to, NullableString(r, 5), NullableString(r, 6), NullableString(r, 7), Convert.ToInt64(r.GetValue(8), CultureInfo.InvariantCulture) != 0));
+            items.Add(new HistoryInterval(assetId, r.GetString(0), NullableString(r, 4), NullableLong(r, 3), from, to, NullableString(r, 5), NullableString(r, 6), NullableString(r, 7), Convert.ToInt64(r.GetValue(8), CultureInfo.InvariantCulture) != 0)
+            {
+                Manual = r.IsDBNull(11) ? null : new ManualMark(r.GetString(11), r.GetString(12), NullableString(r, 13)),
+            });
         }
 
         return items;

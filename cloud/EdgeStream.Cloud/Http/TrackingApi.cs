@@ -269,6 +269,7 @@ public static class TrackingApi
         openEvent = h.OpenEvent,
         closeEvent = h.CloseEvent,
         h.Late,
+        manual = h.Manual is { } m ? new { type = m.Kind, by = m.By, reason = m.Reason } : null,
     };
 
     private static async Task<IResult> WhereAtAsync(string id, string? time, ITrackingStore store, CancellationToken ct)

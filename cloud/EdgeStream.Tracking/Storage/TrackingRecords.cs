@@ -118,7 +118,14 @@ public sealed record AssetInput(
 public sealed record AssetFilter(long? ZoneId = null, string? SiteId = null, string? Type = null, string? Query = null, bool? Unregistered = null, string? State = null);
 
 /// <summary>One interval of an asset's location history.</summary>
-public sealed record HistoryInterval(string AssetId, string Epc, string? Zone, long? ZoneId, long FromUs, long? ToUs, string? GatewayId, string? OpenEvent, string? CloseEvent, bool Late);
+public sealed record HistoryInterval(string AssetId, string Epc, string? Zone, long? ZoneId, long FromUs, long? ToUs, string? GatewayId, string? OpenEvent, string? CloseEvent, bool Late)
+{
+    /// <summary>When a person's event opened the interval: what kind, who, why.</summary>
+    public ManualMark? Manual { get; init; }
+}
+
+/// <summary>A person's mark on history: the manual event's kind (override, place, correction), who made it, and why.</summary>
+public sealed record ManualMark(string Kind, string By, string? Reason);
 
 /// <summary>How many assets were in a zone from <see cref="FromUs"/> on (a step of the occupancy curve).</summary>
 public sealed record OccupancyStep(long FromUs, long Assets);
