@@ -16,9 +16,9 @@ public sealed class The_command_line_migrates_imports_exports_and_checks_workflo
     public async Task Each_command_does_its_job_and_says_so()
     {
         var data = _dir.Path;
-        Assert.Equal((0, "sqlite: schema version 0 (this build: 2)"), await RunAsync("db", "version", "--data-dir", data));
-        Assert.Equal((0, "sqlite: schema version 0 → 2"), await RunAsync("db", "migrate", "--data-dir", data));
-        Assert.Equal((0, "sqlite: schema version 2 → 2"), await RunAsync("db", "migrate", "--data-dir", data));
+        Assert.Equal((0, "sqlite: schema version 0 (this build: 3)"), await RunAsync("db", "version", "--data-dir", data));
+        Assert.Equal((0, "sqlite: schema version 0 → 3"), await RunAsync("db", "migrate", "--data-dir", data));
+        Assert.Equal((0, "sqlite: schema version 3 → 3"), await RunAsync("db", "migrate", "--data-dir", data));
 
         var csv = Path.Combine(data, "assets.csv");
         await File.WriteAllTextAsync(csv, "id,name,type,owner,tags\nbed-1,Bed 1,bed,Ward 3,E28011606000020000000001\nbed-2,Bed 2,bed,Ward 3,NOTANEPC\n");
