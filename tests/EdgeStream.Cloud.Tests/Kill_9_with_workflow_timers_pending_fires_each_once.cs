@@ -104,11 +104,6 @@ public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
     private static PresenceEvent P(Epc epc, string zone, long t) =>
         new() { Epc = epc, Kind = PresenceKind.Move, Zone = zone, EventTimeUs = t, ReadCount = 3 };
 
-    private static async Task PublishAsync(IMqttClient client, ulong sequence, params PresenceEvent[] events)
-    {
-        var batch = new Batch { GatewayId = Gateway, Sequence = sequence, Class = DataClass.Presence, CreatedUs = EventTimes.NowUs(), Events = events };
-        var r = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.For(Gateway, TopicKind.Events)).WithPayload(BatchCodec.Encode(batch))
-            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        Assert.True(r.IsSuccess, r.ReasonString);
-    }
+    private static Task PublishAsync(IMqttClient client, ulong sequence, params PresenceEvent[] events) =>
+        CloudProcess.PublishPresenceAsync(client, Gateway, sequence, events);
 }

@@ -98,11 +98,6 @@ public sealed class Overrides_and_manual_events_go_through_the_log
     private static PresenceEvent P(Epc epc, PresenceKind kind, string zone, long t) =>
         new() { Epc = epc, Kind = kind, Zone = zone, EventTimeUs = t, ReadCount = 3 };
 
-    private static async Task PublishAsync(IMqttClient client, ulong sequence, params PresenceEvent[] events)
-    {
-        var batch = new Batch { GatewayId = "gw-ward", Sequence = sequence, Class = DataClass.Presence, CreatedUs = EventTimes.NowUs(), Events = events };
-        var r = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.For("gw-ward", TopicKind.Events)).WithPayload(BatchCodec.Encode(batch))
-            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        Assert.True(r.IsSuccess, r.ReasonString);
-    }
+    private static Task PublishAsync(IMqttClient client, ulong sequence, params PresenceEvent[] events) =>
+        CloudProcess.PublishPresenceAsync(client, "gw-ward", sequence, events);
 }

@@ -169,11 +169,6 @@ public sealed class The_tracking_api_serves_registry_locations_and_history
     private static PresenceEvent Move(Epc epc, string zone, string from, long t) =>
         new() { Epc = epc, Kind = PresenceKind.Move, Zone = zone, FromZone = from, EventTimeUs = t, ReadCount = 3 };
 
-    private static async Task PublishAsync(IMqttClient client, string gateway, ulong sequence, params PresenceEvent[] events)
-    {
-        var batch = new Batch { GatewayId = gateway, Sequence = sequence, Class = DataClass.Presence, CreatedUs = EventTimes.NowUs(), Events = events };
-        var r = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.For(gateway, TopicKind.Events)).WithPayload(BatchCodec.Encode(batch))
-            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        Assert.True(r.IsSuccess, r.ReasonString);
-    }
+    private static Task PublishAsync(IMqttClient client, string gateway, ulong sequence, params PresenceEvent[] events) =>
+        CloudProcess.PublishPresenceAsync(client, gateway, sequence, events);
 }

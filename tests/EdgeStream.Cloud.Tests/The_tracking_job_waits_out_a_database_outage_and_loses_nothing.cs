@@ -95,12 +95,7 @@ public sealed class The_tracking_job_waits_out_a_database_outage_and_loses_nothi
     private static PresenceEvent Move(Epc epc, string zone, string from, long t) =>
         new() { Epc = epc, Kind = PresenceKind.Move, Zone = zone, FromZone = from, EventTimeUs = t, ReadCount = 3 };
 
-    private static async Task PublishAsync(IMqttClient client, ulong sequence, params PresenceEvent[] events)
-    {
-        // Sealed just after its newest event, as the edge seals a batch (its clock is right).
-        var batch = new Batch { GatewayId = "gw-db", Sequence = sequence, Class = DataClass.Presence, CreatedUs = events.Max(e => e.EventTimeUs) + 100_000, Events = events };
-        var r = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.For("gw-db", TopicKind.Events)).WithPayload(BatchCodec.Encode(batch))
-            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        Assert.True(r.IsSuccess, r.ReasonString);
-    }
+    // Sealed just after its newest event, as the edge seals a batch (its clock is right).
+    private static Task PublishAsync(IMqttClient client, ulong sequence, params PresenceEvent[] events) =>
+        CloudProcess.PublishPresenceAsync(client, "gw-db", sequence, events, events.Max(e => e.EventTimeUs) + 100_000);
 }

@@ -119,11 +119,6 @@ public sealed class Workflows_and_alerts_run_in_the_service
     private static PresenceEvent P(Epc epc, PresenceKind kind, string zone, long t) =>
         new() { Epc = epc, Kind = kind, Zone = zone, EventTimeUs = t, ReadCount = 3 };
 
-    private static async Task PublishAsync(IMqttClient client, string gateway, ulong sequence, params PresenceEvent[] events)
-    {
-        var batch = new Batch { GatewayId = gateway, Sequence = sequence, Class = DataClass.Presence, CreatedUs = EventTimes.NowUs(), Events = events };
-        var r = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(Topics.For(gateway, TopicKind.Events)).WithPayload(BatchCodec.Encode(batch))
-            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
-        Assert.True(r.IsSuccess, r.ReasonString);
-    }
+    private static Task PublishAsync(IMqttClient client, string gateway, ulong sequence, params PresenceEvent[] events) =>
+        CloudProcess.PublishPresenceAsync(client, gateway, sequence, events);
 }

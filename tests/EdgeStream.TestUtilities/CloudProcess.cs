@@ -36,6 +36,18 @@ public sealed class CloudProcess : IAsyncDisposable
     /// <summary>Password of every gateway <see cref="StartAsync"/> registers (user name = gateway id).</summary>
     public const string GatewayPassword = "test-secret";
 
+    /// <summary>
+    /// Publishes presence events as gateway <paramref name="gateway"/>'s batch <paramref name="sequence"/> (QoS 1,
+    /// sealed at <paramref name="createdUs"/>, now by default) and asserts the broker took it.
+    /// </summary>
+    public static async Task PublishPresenceAsync(MQTTnet.IMqttClient client, string gateway, ulong sequence, IReadOnlyList<EdgeStream.Contracts.PresenceEvent> events, long? createdUs = null)
+    {
+        var batch = new EdgeStream.Contracts.Batch { GatewayId = gateway, Sequence = sequence, Class = EdgeStream.Contracts.DataClass.Presence, CreatedUs = createdUs ?? EdgeStream.Contracts.EventTimes.NowUs(), Events = [.. events] };
+        var r = await client.PublishAsync(new MQTTnet.MqttApplicationMessageBuilder().WithTopic(EdgeStream.Contracts.Topics.For(gateway, EdgeStream.Contracts.TopicKind.Events)).WithPayload(EdgeStream.Contracts.Wire.BatchCodec.Encode(batch))
+            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        Xunit.Assert.True(r.IsSuccess, r.ReasonString);
+    }
+
     /// <summary>An MQTT client connected to the cloud's broker on <paramref name="mqttPort"/> as gateway <paramref name="gatewayId"/>, with <see cref="GatewayPassword"/>.</summary>
     public static async Task<MQTTnet.IMqttClient> ConnectGatewayAsync(int mqttPort, string gatewayId)
     {
