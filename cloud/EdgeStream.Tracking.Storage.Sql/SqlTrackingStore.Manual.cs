@@ -33,7 +33,7 @@ public partial class SqlTrackingStore
         if (seq is not null)
         {
             var n = Convert.ToInt64(seq, CultureInfo.InvariantCulture);
-            await ExecAsync(c, tx, "UPDATE manual_events SET event_id = @i WHERE seq = @s", cancellationToken, ("@i", EventIdOf(n)), ("@s", n));
+            await ExecAsync(c, tx, "UPDATE manual_events SET event_id = @i WHERE seq = @s", cancellationToken, ("@i", PlacementRecord.EventIdOf(ManualEvent.Source, (ulong)n, 0)), ("@s", n));
             await tx.CommitAsync(cancellationToken);
             return (new ManualRecord(n, input, false), true);
         }
@@ -89,8 +89,6 @@ public partial class SqlTrackingStore
         return new Page<ManualRecord>(page, more ? Cursor.Encode(page[^1].Sequence.ToString(CultureInfo.InvariantCulture)) : null);
     }
 
-    /// <summary>The id the tracking sink gives the placement a manual event makes (<c>@manual/SEQ/0</c>), which history joins on.</summary>
-    internal static string EventIdOf(long sequence) => string.Create(CultureInfo.InvariantCulture, $"{ManualEvent.Source}/{sequence}/0");
 
     internal static string KindName(ManualKind kind) => kind.ToString().ToLowerInvariant();
 

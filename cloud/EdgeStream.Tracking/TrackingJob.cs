@@ -174,6 +174,11 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     public override void OnEvent(in TrackingEvent evt, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
     {
         var t = evt.TimeUs;
+        if (state.OverrideUntilUs != 0 && t >= state.OverrideUntilUs)
+        {
+            EndOverride(ref state, state.OverrideUntilUs, context);
+        }
+
         if (evt.Kind == TrackingEventKind.Manual)
         {
             OnManual(evt, ref state, context);
@@ -183,11 +188,6 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         if (t > state.LastSeenUs)
         {
             state.LastSeenUs = t;
-        }
-
-        if (state.OverrideUntilUs != 0 && t >= state.OverrideUntilUs)
-        {
-            EndOverride(ref state, state.OverrideUntilUs, context);
         }
 
         if (evt.Kind != TrackingEventKind.Read)
@@ -265,11 +265,6 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     {
         var m = evt.Manual!;
         var t = evt.TimeUs;
-        if (state.OverrideUntilUs != 0 && t >= state.OverrideUntilUs)
-        {
-            EndOverride(ref state, state.OverrideUntilUs, context);
-        }
-
         switch (m.Kind)
         {
             case ManualKind.Action:

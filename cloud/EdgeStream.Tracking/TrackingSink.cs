@@ -303,8 +303,7 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
         _ => throw new InvalidOperationException($"unknown workflow output {step.What.GetType().Name}"),
     };
 
-    private static string EventId(string gateway, ulong sequence, int index) =>
-        string.Create(CultureInfo.InvariantCulture, $"{gateway}/{sequence}/{index}");
+    private static string EventId(string gateway, ulong sequence, int index) => PlacementRecord.EventIdOf(gateway, sequence, index);
 
     private Task WhenCommittedAsync(CancellationToken cancellationToken)
     {

@@ -234,9 +234,9 @@ public static class ManualApi
             return null;
         }
 
-        if (v.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(v.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
+        if (v.ValueKind == JsonValueKind.String && TrackingApi.TryParseTime(v.GetString(), out var us))
         {
-            return EventTimes.ToUnixMicroseconds(t);
+            return us;
         }
 
         errors.Add((name, "must be an ISO-8601 time such as 2026-12-07T14:00:00Z."));

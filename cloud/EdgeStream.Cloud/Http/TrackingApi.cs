@@ -135,14 +135,21 @@ public static class TrackingApi
             return true;
         }
 
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
+        if (TryParseTime(text, out us))
         {
-            us = EventTimes.ToUnixMicroseconds(t);
             return true;
         }
 
         error = BadRequest($"{name} '{text}' is not a time: use ISO-8601, e.g. 2026-12-05T14:05:00Z.");
         return false;
+    }
+
+    /// <summary>An ISO-8601 time (UTC when it names no offset) as µs since the epoch.</summary>
+    internal static bool TryParseTime(string? text, out long us)
+    {
+        var ok = DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t);
+        us = ok ? EventTimes.ToUnixMicroseconds(t) : 0;
+        return ok;
     }
 
     private static async Task<IResult> ListAssetsAsync(string? zone, string? site, string? type, string? q, bool? unregistered, string? state, int? limit, string? cursor, ITrackingStore store, CancellationToken ct)

@@ -8,7 +8,12 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
 /// from <see cref="LeftZone"/>) from <see cref="TimeUs"/> on, decided by event <see cref="EventId"/> of
 /// <see cref="GatewayId"/>. Applying the same placement twice changes nothing.
 /// </summary>
-public sealed record PlacementRecord(string Epc, string? Zone, string? LeftZone, long TimeUs, string GatewayId, string EventId, bool Late, string OutputId);
+public sealed record PlacementRecord(string Epc, string? Zone, string? LeftZone, long TimeUs, string GatewayId, string EventId, bool Late, string OutputId)
+{
+    /// <summary>The id of the log record that decided a placement (<c>gateway/sequence/index</c>), which history keeps and joins on.</summary>
+    public static string EventIdOf(string gateway, ulong sequence, int index) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{gateway}/{sequence}/{index}");
+}
 
 /// <summary>Tag <see cref="Epc"/> was seen at <see cref="TimeUs"/> through <see cref="GatewayId"/>.</summary>
 public sealed record SightingRecord(string Epc, long TimeUs, string GatewayId);
