@@ -249,20 +249,21 @@ public partial class SqlTrackingStore
                         ("@o", w.OutputId));
                     if (opened is not null)
                     {
-                        await q.ExecAsync(InsertStep, ct, ("@i", Convert.ToInt64(opened, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@s", "opened"), ("@a", "workflow"), ("@r", w.Message));
+                        await q.ExecAsync(InsertStep, ct, ("@i", Convert.ToInt64(opened, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@s", "opened"), ("@a", w.Actor), ("@r", w.Message));
                     }
 
                     break;
                 case WorkflowRecordKind.AlertCleared:
                     var cleared = await q.ScalarAsync(
-                        $"UPDATE alerts SET status = 'resolved', resolved_us = @t, resolved_by = 'workflow' WHERE rule_id = @r AND asset_id = {HolderOf} AND status <> 'resolved' AND raised_us <= @t RETURNING id",
+                        $"UPDATE alerts SET status = 'resolved', resolved_us = @t, resolved_by = @a WHERE rule_id = @r AND asset_id = {HolderOf} AND status <> 'resolved' AND raised_us <= @t RETURNING id",
                         ct,
                         ("@t", w.AtUs),
+                        ("@a", w.Actor),
                         ("@r", w.RuleId),
                         ("@e", w.Epc));
                     if (cleared is not null)
                     {
-                        await q.ExecAsync(InsertStep, ct, ("@i", Convert.ToInt64(cleared, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@s", "resolved"), ("@a", "workflow"), ("@r", "condition cleared: " + w.Cause));
+                        await q.ExecAsync(InsertStep, ct, ("@i", Convert.ToInt64(cleared, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@s", "resolved"), ("@a", w.Actor), ("@r", "condition cleared: " + w.Cause));
                     }
 
                     break;

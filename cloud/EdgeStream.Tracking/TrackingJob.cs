@@ -3,7 +3,10 @@ using EdgeStream.Contracts.Wire;
 using EdgeStream.Engine;
 using EdgeStream.Engine.Io;
 using EdgeStream.Engine.State;
+using EdgeStream.Rules.Definitions;
+using EdgeStream.Rules.Rules;
 using EdgeStream.Rules.Workflows;
+using EdgeStream.Tracking.Rules;
 using EdgeStream.Tracking.Workflows;
 
 namespace EdgeStream.Tracking;
@@ -31,19 +34,26 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     private readonly NameTable _gateways;
     private readonly long _sightingIntervalUs;
     private readonly TagWorkflows? _workflows;
+    private readonly TagRules? _rules;
 
     /// <summary>Creates the job over the process's name tables.</summary>
     /// <param name="zones">Zone names.</param>
     /// <param name="gateways">Gateway names.</param>
     /// <param name="sightingIntervalUs">Least event time between two last-seen refreshes of one tag.</param>
     /// <param name="workflows">The workflows the tags' assets run, or null for none.</param>
-    public TrackingJob(NameTable zones, NameTable gateways, long sightingIntervalUs = 10_000_000, TagWorkflows? workflows = null)
+    /// <param name="rules">The rules that watch the tags' assets, or null for none.</param>
+    public TrackingJob(NameTable zones, NameTable gateways, long sightingIntervalUs = 10_000_000, TagWorkflows? workflows = null, TagRules? rules = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(sightingIntervalUs);
         _zones = zones;
         _gateways = gateways;
         _sightingIntervalUs = sightingIntervalUs;
         _workflows = workflows;
+        _rules = rules;
+        if (rules is not null)
+        {
+            rules.Workflows = workflows;
+        }
     }
 
     /// <summary>Zone names of this process.</summary>
@@ -190,6 +200,11 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             state.LastSeenUs = t;
         }
 
+        if (evt.Kind != TrackingEventKind.Depart)
+        {
+            _rules?.OnSeen(ref state, t, evt.Gateway, context);
+        }
+
         if (evt.Kind != TrackingEventKind.Read)
         {
             var target = evt.Kind == TrackingEventKind.Depart ? NameTable.None : evt.Zone;
@@ -254,6 +269,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         }
 
         _workflows?.OnTimer(domain, ref state, context);
+        _rules?.OnTimer(domain, ref state, context);
     }
 
     /// <summary>
@@ -269,6 +285,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         {
             case ManualKind.Action:
                 _workflows?.OnManual(ref state, m.Action!, m.By, t, evt.Gateway, context);
+                _rules?.OnAction(ref state, m.Action!, t, evt.Gateway, context);
                 return;
             case ManualKind.Release:
                 if (state.OverrideUntilUs != 0)
@@ -301,6 +318,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         else if (m.Kind == ManualKind.Place && t > state.LastSeenUs)
         {
             state.LastSeenUs = t; // a scan is a sighting by a person
+            _rules?.OnSeen(ref state, t, evt.Gateway, context);
         }
 
         if (!state.Placed || state.Zone != target)
@@ -322,9 +340,12 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         }
     }
 
-    private static void ClearOverride(ref TagState state, KeyedContext<Epc, TrackingOutput> context)
+    private void ClearOverride(ref TagState state, KeyedContext<Epc, TrackingOutput> context)
     {
-        if (state.OverrideUntilUs is not (0 or long.MaxValue))
+        var until = state.OverrideUntilUs;
+        if (until is not (0 or long.MaxValue)
+            && !(_workflows?.Waits(state, until, TimerClock.Processing) ?? false)
+            && !TagRules.Waits(state.Rules, until, TimerClock.Processing))
         {
             context.DeleteProcessingTimer(state.OverrideUntilUs);
         }
@@ -352,7 +373,10 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             Sequence = sequence,
             Index = index,
         });
-        _workflows?.OnPlacement(ref state, _zones.NameOf(previous), _zones.NameOf(target), t, gateway, context);
+        var left = _zones.NameOf(previous);
+        var entered = _zones.NameOf(target);
+        _workflows?.OnPlacement(ref state, left, entered, t, gateway, context);
+        _rules?.OnPlacement(ref state, left, entered, t, gateway, context);
     }
 
     /// <inheritdoc />
@@ -380,9 +404,10 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     /// <inheritdoc />
     public override void WriteState(SnapshotWriter writer, in TagState state)
     {
-        // Flags: bit 0 placed, bit 1 a workflow run follows, bit 2 an override holds (checkpoints written
-        // before workflows have 0 or 1, before overrides at most 3).
-        writer.WriteByte((byte)((state.Placed ? 1 : 0) | (state.WorkflowId is null ? 0 : 2) | (state.OverrideUntilUs == 0 ? 0 : 4)));
+        // Flags: bit 0 placed, bit 1 a workflow run follows, bit 2 an override holds, bit 3 rule runs
+        // follow (checkpoints written before workflows have 0 or 1, before overrides at most 3, before
+        // rules at most 7).
+        writer.WriteByte((byte)((state.Placed ? 1 : 0) | (state.WorkflowId is null ? 0 : 2) | (state.OverrideUntilUs == 0 ? 0 : 4) | (state.Rules is null ? 0 : 8)));
         WriteName(writer, _zones, state.Zone);
         writer.WriteInt64(state.SinceUs);
         WriteName(writer, _gateways, state.Gateway);
@@ -407,13 +432,27 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             WriteName(writer, _zones, state.ReadZone);
             writer.WriteUInt64(state.OverrideSequence);
         }
+
+        if (state.Rules is { } runs)
+        {
+            writer.WriteInt32(runs.Length);
+            foreach (var r in runs)
+            {
+                writer.WriteString(r.RuleId);
+                writer.WriteInt32(r.Version);
+                writer.WriteInt64(r.AnchorUs);
+                writer.WriteInt64(r.DeadlineUs);
+                writer.WriteByte((byte)((r.Clock == TimerClock.Processing ? 1 : 0) | (r.Raised ? 2 : 0)));
+                WriteOptional(writer, r.Zone);
+            }
+        }
     }
 
     /// <inheritdoc />
     public override TagState ReadState(ref SnapshotReader reader)
     {
         var flags = reader.ReadByte();
-        if (flags > 7)
+        if (flags > 15)
         {
             throw new CheckpointFormatException($"Checkpoint holds tag state flags {flags}, which this build does not know.");
         }
@@ -447,6 +486,30 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             state.OverrideUntilUs = reader.ReadInt64();
             state.ReadZone = ReadName(ref reader, _zones);
             state.OverrideSequence = reader.ReadUInt64();
+        }
+
+        if ((flags & 8) != 0)
+        {
+            var count = reader.ReadInt32();
+            if (count is < 1 or > 100_000)
+            {
+                throw new CheckpointFormatException($"Checkpoint holds {count} rule runs for one tag.");
+            }
+
+            var runs = new RuleRun[count];
+            for (var i = 0; i < count; i++)
+            {
+                runs[i].RuleId = reader.ReadString();
+                runs[i].Version = reader.ReadInt32();
+                runs[i].AnchorUs = reader.ReadInt64();
+                runs[i].DeadlineUs = reader.ReadInt64();
+                var bits = reader.ReadByte();
+                runs[i].Clock = (bits & 1) != 0 ? TimerClock.Processing : TimerClock.Event;
+                runs[i].Raised = (bits & 2) != 0;
+                runs[i].Zone = ReadOptional(ref reader);
+            }
+
+            state.Rules = runs;
         }
 
         return state;

@@ -1,4 +1,5 @@
 using EdgeStream.Contracts;
+using EdgeStream.Rules.Rules;
 using EdgeStream.Rules.Workflows;
 
 namespace EdgeStream.Tracking;
@@ -98,6 +99,9 @@ public struct TagState
 
     /// <summary>While an override holds, the sequence of the manual event that set it.</summary>
     public ulong OverrideSequence;
+
+    /// <summary>The runs of rules that wait for something or hold an open alert for the tag (null: none).</summary>
+    public RuleRun[]? Rules;
 }
 
 /// <summary>What the tracking job emits.</summary>
@@ -114,7 +118,11 @@ public enum TrackingOutputKind : byte
 }
 
 /// <summary>What a workflow run did, with the workflow and version that did it.</summary>
-public sealed record WorkflowStep(string WorkflowId, int Version, WorkflowOutput What);
+public sealed record WorkflowStep(string WorkflowId, int Version, WorkflowOutput What)
+{
+    /// <summary>The step is a rule's (<see cref="WorkflowId"/> is then the rule's id): its alerts' rule id is <c>rule:{id}</c>.</summary>
+    public bool Rule { get; init; }
+}
 
 /// <summary>
 /// One output of the tracking job. A placement with <see cref="Late"/> set is older than what the job

@@ -298,10 +298,12 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
     private static WorkflowRecord Record(string epc, WorkflowStep step, string outputId) => step.What switch
     {
         StateChanged c => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.StateChanged, c.AtUs, c.To, c.From, c.Cause, null, null, null, outputId),
-        AlertRaised a => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.AlertRaised, a.AtUs, a.State, null, null, a.AlertId, a.Severity.ToString().ToLowerInvariant(), a.Message, outputId),
-        AlertCleared c => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.AlertCleared, c.AtUs, c.State, null, "left " + c.State, c.AlertId, null, null, outputId),
+        AlertRaised a => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.AlertRaised, a.AtUs, NullIfEmpty(a.State), null, null, a.AlertId, a.Severity.ToString().ToLowerInvariant(), a.Message, outputId) { Rule = step.Rule },
+        AlertCleared c => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.AlertCleared, c.AtUs, NullIfEmpty(c.State), null, c.Reason ?? "left " + c.State, c.AlertId, null, null, outputId) { Rule = step.Rule },
         _ => throw new InvalidOperationException($"unknown workflow output {step.What.GetType().Name}"),
     };
+
+    private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
 
     private static string EventId(string gateway, ulong sequence, int index) => PlacementRecord.EventIdOf(gateway, sequence, index);
 

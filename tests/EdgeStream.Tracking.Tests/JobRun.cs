@@ -2,7 +2,10 @@ using EdgeStream.Contracts;
 using EdgeStream.Contracts.Wire;
 using EdgeStream.Engine;
 using EdgeStream.Engine.InMemory;
+using EdgeStream.Rules.Definitions;
+using EdgeStream.Rules.Rules;
 using EdgeStream.Rules.Workflows;
+using EdgeStream.Tracking.Rules;
 using EdgeStream.Tracking.Workflows;
 using static EdgeStream.Tracking.Tests.Workflows_in_the_tracking_job;
 
@@ -14,11 +17,34 @@ internal sealed class JobRun
     private readonly byte[] _buffer = new byte[LogRecordCodec.MaxEncodedBytes];
     private readonly Dictionary<string, ulong> _sequences = [];
 
-    public JobRun()
+    public JobRun(params RuleDefinition[] rules)
     {
         Workflows = new TagWorkflows(WorkflowCatalog.Empty(z => Kinds.GetValueOrDefault(z)).With(Hospital, T0 - Min), epc => epc == Ann || epc == Ben ? "patient" : null);
-        Task = new StreamTask<TrackingEvent, Epc, TagState, TrackingOutput>(new TrackingJob(Zones, new NameTable(), workflows: Workflows), new EngineOptions(), 0, Sink, new InMemorySideOutput(), WallTime);
+        var catalog = RuleCatalog.Empty(z => Kinds.GetValueOrDefault(z), z => z.StartsWith("ny-", StringComparison.Ordinal) ? TimeZoneInfo.FindSystemTimeZoneById("America/New_York") : null);
+        foreach (var rule in rules)
+        {
+            catalog = catalog.With(rule, T0 - Min);
+        }
+
+        Rules = new TagRules(catalog, epc => Profiles.GetValueOrDefault(epc));
+        Task = new StreamTask<TrackingEvent, Epc, TagState, TrackingOutput>(new TrackingJob(Zones, new NameTable(), workflows: Workflows, rules: Rules), new EngineOptions(), 0, Sink, new InMemorySideOutput(), WallTime);
     }
+
+    /// <summary>An infusion pump of ward 3, which runs no workflow.</summary>
+    public static Epc Pump { get; } = Epc.ParseHex("30340242201D8840009EFB01");
+
+    /// <summary>The registered assets the rules see: the two patients and the pump.</summary>
+    public Dictionary<Epc, AssetProfile> Profiles { get; } = new()
+    {
+        [Ann] = new AssetProfile("patient", new Dictionary<string, string>()),
+        [Ben] = new AssetProfile("patient", new Dictionary<string, string>()),
+        [Pump] = new AssetProfile("infusion-pump", new Dictionary<string, string> { ["ward"] = "3" }),
+    };
+
+    public TagRules Rules { get; }
+
+    /// <summary>What rules did for the tag, in order: alerts raised and cleared.</summary>
+    public List<WorkflowOutput> RuleSteps(Epc epc) => [.. Outputs(epc).Where(o => o.Step!.Rule).Select(o => o.Step!.What)];
 
     public NameTable Zones { get; } = new();
 
@@ -42,6 +68,13 @@ internal sealed class JobRun
     {
         var n = LogRecordCodec.EncodeRead(gateway, Next(gateway), 0, 1, new TagRead { Epc = Clock, ReaderId = "r1", Antenna = 1, RssiCentiDbm = -5500, EventTimeUs = t + 2_000_001 }, _buffer);
         Task.ProcessRecord(Offset++, Clock.ToArray(), _buffer.AsSpan(0, n));
+    }
+
+    /// <summary>A raw read of <paramref name="epc"/> at <paramref name="t"/>: a sighting, no placement.</summary>
+    public void Read(Epc epc, long t, string gateway = "gw-1")
+    {
+        var n = LogRecordCodec.EncodeRead(gateway, Next(gateway), 0, 1, new TagRead { Epc = epc, ReaderId = "r1", Antenna = 1, RssiCentiDbm = -5500, EventTimeUs = t }, _buffer);
+        Task.ProcessRecord(Offset++, epc.ToArray(), _buffer.AsSpan(0, n));
     }
 
     public List<TrackingOutput> Outputs(Epc epc) =>

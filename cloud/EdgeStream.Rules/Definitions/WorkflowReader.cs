@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
+
+using static EdgeStream.Rules.Definitions.Fields;
 
 namespace EdgeStream.Rules.Definitions;
 
@@ -9,7 +10,7 @@ namespace EdgeStream.Rules.Definitions;
 /// Reads a workflow definition (JSON, <c>Schemas/workflow.schema.json</c>) and validates it whole: every
 /// problem is reported, each with its line and field, and nothing half-valid is returned.
 /// </summary>
-public static partial class WorkflowReader
+public static class WorkflowReader
 {
     private static readonly string[] TopLevel = ["$schema", "id", "version", "assetType", "initial", "states", "transitions", "description"];
     private static readonly string[] StateFields = ["final", "alerts", "description"];
@@ -37,18 +38,7 @@ public static partial class WorkflowReader
     }
 
     /// <summary>Parses a duration such as <c>45m</c>, <c>2h</c>, <c>1h30m</c> or <c>90s</c>; null when it is not one.</summary>
-    public static TimeSpan? ParseDuration(string? text)
-    {
-        var m = text is null ? null : DurationPattern().Match(text);
-        if (m is null || !m.Success || text!.Length == 0)
-        {
-            return null;
-        }
-
-        long Part(int g) => m.Groups[g].Success ? long.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture) : 0;
-        var d = TimeSpan.FromDays(Part(1)) + TimeSpan.FromHours(Part(2)) + TimeSpan.FromMinutes(Part(3)) + TimeSpan.FromSeconds(Part(4));
-        return d > TimeSpan.Zero && d <= TimeSpan.FromDays(365) ? d : null;
-    }
+    public static TimeSpan? ParseDuration(string? text) => Fields.ParseDuration(text);
 
     private static WorkflowDefinition? Build(PositionedJson root, List<DefinitionError> errors)
     {
@@ -238,96 +228,15 @@ public static partial class WorkflowReader
                 }
 
                 Known(node, kind == "leave" ? ["zone", "kind", "absentFor", "clock"] : ["zone", "kind"], errors);
-                var zone = node["zone"] is { } z ? (z.Kind == JsonValueKind.String && z.Text!.Length > 0 ? z.Text : Invalid<string?>(node, "zone", "a zone's name", errors, null)) : null;
-                var zoneKind = node["kind"] is { } k ? (k.Kind == JsonValueKind.String && k.Text!.Length > 0 ? k.Text : Invalid<string?>(node, "kind", "a kind of zone, e.g. \"exit\"", errors, null)) : null;
-                if ((node["zone"] is null) == (node["kind"] is null))
-                {
-                    errors.Add(new DefinitionError(node.Line, node.Path, "either zone (a zone's name) or kind (every zone of that kind), not both and not neither."));
-                    return null;
-                }
-
-                if (zone is null && zoneKind is null)
+                if (ZoneOf(node, errors) is not { } match)
                 {
                     return null;
                 }
 
-                var match = new ZoneMatch(zone, zoneKind);
                 return kind == "enter"
                     ? new EnterTrigger(match)
                     : new LeaveTrigger(match, Duration(node, "absentFor", required: false, errors), Enum<TimerClock>(node, "clock", TimerClock.Event, errors));
         }
     }
 
-    private static bool Expect(PositionedJson node, JsonValueKind kind, string what, List<DefinitionError> errors)
-    {
-        if (node.Kind == kind)
-        {
-            return true;
-        }
-
-        errors.Add(new DefinitionError(node.Line, node.Path, $"must be {what}."));
-        return false;
-    }
-
-    private static void Known(PositionedJson node, string[] allowed, List<DefinitionError> errors)
-    {
-        foreach (var (key, value) in node.Members)
-        {
-            if (!allowed.Contains(key))
-            {
-                errors.Add(new DefinitionError(value.Line, value.Path, $"unknown field; allowed here: {string.Join(", ", allowed)}."));
-            }
-        }
-    }
-
-    private static PositionedJson? Required(PositionedJson node, string key, List<DefinitionError> errors)
-    {
-        if (node[key] is { } v)
-        {
-            return v;
-        }
-
-        errors.Add(new DefinitionError(node.Line, node.Path.Length == 0 ? key : node.Path + "." + key, "missing."));
-        return null;
-    }
-
-    private static string? Name(PositionedJson node, string key, List<DefinitionError> errors) =>
-        Required(node, key, errors) is not { } v ? null
-        : v.Kind == JsonValueKind.String && NamePattern().IsMatch(v.Text!) ? v.Text
-        : Invalid<string?>(node, key, "a name of lower-case letters, digits and '-' (up to 64, starting with a letter or digit)", errors, null);
-
-    private static TimeSpan? Duration(PositionedJson node, string key, bool required, List<DefinitionError> errors)
-    {
-        var v = required ? Required(node, key, errors) : node[key];
-        return v is null ? null
-            : v.Kind == JsonValueKind.String && ParseDuration(v.Text) is { } d ? d
-            : Invalid<TimeSpan?>(node, key, "a duration such as \"45m\", \"2h\", \"1h30m\" or \"90s\" (above 0, at most 365d)", errors, null);
-    }
-
-    private static T Enum<T>(PositionedJson node, string key, T fallback, List<DefinitionError> errors)
-        where T : struct, Enum
-    {
-        if (node[key] is not { } v)
-        {
-            return fallback;
-        }
-
-        var names = System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()).ToArray();
-        return v.Kind == JsonValueKind.String && names.Contains(v.Text) && System.Enum.TryParse<T>(v.Text, ignoreCase: true, out var e)
-            ? e
-            : Invalid(node, key, "one of " + string.Join(", ", names), errors, fallback);
-    }
-
-    private static T Invalid<T>(PositionedJson node, string key, string expected, List<DefinitionError> errors, T fallback)
-    {
-        var v = node[key];
-        errors.Add(new DefinitionError(v?.Line ?? node.Line, node.Path.Length == 0 ? key : node.Path + "." + key, $"must be {expected}{(v?.Text is { } t ? $"; '{t}' is not" : string.Empty)}."));
-        return fallback;
-    }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]
-    private static partial Regex NamePattern();
-
-    [GeneratedRegex(@"^(?:(\d{1,3})d)?(?:(\d{1,4})h)?(?:(\d{1,5})m)?(?:(\d{1,6})s)?$")]
-    private static partial Regex DurationPattern();
 }

@@ -43,8 +43,8 @@ public sealed record StateChanged(string? From, string To, long AtUs, string Cau
 /// <summary>A state's alert fired: the asset stayed longer than its limit.</summary>
 public sealed record AlertRaised(string AlertId, string State, AlertSeverity Severity, string? Message, long AtUs) : WorkflowOutput(AtUs);
 
-/// <summary>The alert's condition cleared: the asset left the state.</summary>
-public sealed record AlertCleared(string AlertId, string State, long AtUs) : WorkflowOutput(AtUs);
+/// <summary>The alert's condition cleared: the asset left the state (or, for a rule, <see cref="Reason"/>).</summary>
+public sealed record AlertCleared(string AlertId, string State, long AtUs, string? Reason = null) : WorkflowOutput(AtUs);
 
 /// <summary>
 /// Runs a <see cref="WorkflowDefinition"/> for one asset at a time: the host keeps each asset's
@@ -77,6 +77,9 @@ public sealed class WorkflowMachine
 
     /// <summary>True when the run reached a final state.</summary>
     public bool IsOver(in WorkflowRun run) => _definition.States[run.State].Final;
+
+    /// <summary>True when the run waits for a deadline at <paramref name="timeUs"/> on <paramref name="clock"/> (a host that shares the asset's timers must not withdraw it).</summary>
+    public bool Waits(in WorkflowRun run, long timeUs, TimerClock clock) => Deadlines(run).Contains((timeUs, clock));
 
     /// <summary>A new run in the initial state from <paramref name="atUs"/>.</summary>
     public WorkflowRun Start(long atUs, IWorkflowTimers timers)

@@ -59,7 +59,7 @@ public enum WorkflowRecordKind
 /// <param name="Version">Its version.</param>
 /// <param name="Kind">State change, alert raised or cleared.</param>
 /// <param name="AtUs">Event time (or, for a processing-time deadline, the deadline).</param>
-/// <param name="State">The state entered, or the alert's state.</param>
+/// <param name="State">The state entered, or the alert's state (for a rule's alert, the zone concerned, or null).</param>
 /// <param name="FromState">For a state change, the state left (null when the run started).</param>
 /// <param name="Cause">Why (the trigger), for a state change.</param>
 /// <param name="AlertId">For an alert, its id in the state (the rule is <c>workflow:{WorkflowId}/{AlertId}</c>).</param>
@@ -68,8 +68,14 @@ public enum WorkflowRecordKind
 /// <param name="OutputId">The job's output id.</param>
 public sealed record WorkflowRecord(string Epc, string WorkflowId, int Version, WorkflowRecordKind Kind, long AtUs, string? State, string? FromState, string? Cause, string? AlertId, string? Severity, string? Message, string OutputId)
 {
+    /// <summary>A rule's alert (<see cref="WorkflowId"/> and <see cref="AlertId"/> are then the rule's id), not a workflow state's.</summary>
+    public bool Rule { get; init; }
+
     /// <summary>The alert's rule id, as alerts are listed and kept one open per rule and asset.</summary>
-    public string RuleId => $"workflow:{WorkflowId}/{AlertId}";
+    public string RuleId => Rule ? "rule:" + WorkflowId : $"workflow:{WorkflowId}/{AlertId}";
+
+    /// <summary>Who opens and clears the alert in its steps: <c>rule</c> or <c>workflow</c>.</summary>
+    public string Actor => Rule ? "rule" : "workflow";
 }
 
 /// <summary>A site: a building or campus that holds zones and gateways.</summary>

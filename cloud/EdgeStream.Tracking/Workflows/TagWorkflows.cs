@@ -1,7 +1,9 @@
 using EdgeStream.Contracts;
 using EdgeStream.Engine;
 using EdgeStream.Rules.Definitions;
+using EdgeStream.Rules.Rules;
 using EdgeStream.Rules.Workflows;
+using EdgeStream.Tracking.Rules;
 
 namespace EdgeStream.Tracking.Workflows;
 
@@ -121,6 +123,10 @@ public sealed class TagWorkflows
         Emit(version, s, NameTable.None, context);
     }
 
+    /// <summary>True when the tag's workflow run waits for a deadline at <paramref name="timeUs"/> on <paramref name="clock"/>.</summary>
+    internal bool Waits(in TagState state, long timeUs, TimerClock clock) =>
+        state.WorkflowId is { } id && Catalog.Get(id, state.WorkflowVersion) is { } v && v.Machine.Waits(state.Workflow, timeUs, clock);
+
     private static bool IsOver(WorkflowCatalog catalog, in TagState state) =>
         catalog.Get(state.WorkflowId!, state.WorkflowVersion) is { } v && v.Machine.IsOver(state.Workflow);
 
@@ -130,6 +136,7 @@ public sealed class TagWorkflows
         s.Outputs.Clear();
         s.Timers.Context = context;
         s.Timers.OverrideUntilUs = state.OverrideUntilUs;
+        s.Timers.Rules = state.Rules;
         return s;
     }
 
@@ -196,6 +203,9 @@ public sealed class TagWorkflows
         /// <summary>The processing-time timer of the tag's override, which a workflow's deadline at the same instant must not withdraw.</summary>
         public long OverrideUntilUs { get; set; }
 
+        /// <summary>The tag's rule runs, whose deadlines a workflow's at the same instant must not withdraw.</summary>
+        public RuleRun[]? Rules { get; set; }
+
         public void Register(long timeUs, TimerClock clock)
         {
             if (clock == TimerClock.Event)
@@ -210,6 +220,11 @@ public sealed class TagWorkflows
 
         public void Delete(long timeUs, TimerClock clock)
         {
+            if (TagRules.Waits(Rules, timeUs, clock))
+            {
+                return;
+            }
+
             if (clock == TimerClock.Event)
             {
                 Context!.DeleteEventTimer(timeUs);

@@ -1,0 +1,119 @@
+using EdgeStream.Rules.Definitions;
+
+namespace EdgeStream.Rules.Rules;
+
+/// <summary>One version of a rule and the event time from which it applies.</summary>
+/// <param name="Definition">The definition (disabled: the rule is removed from <paramref name="EffectiveUs"/> on).</param>
+/// <param name="EffectiveUs">Events and timers at or after this time (µs since the epoch) run this version.</param>
+/// <param name="Machine">The machine that runs it.</param>
+public sealed record RuleVersion(RuleDefinition Definition, long EffectiveUs, RuleMachine Machine);
+
+/// <summary>
+/// Every version of every rule, indexed by the asset type it watches: an immutable value, so that the
+/// engine's threads read one consistent set while a rule is added, changed or removed (<see cref="With"/>
+/// returns a new catalog, which the host swaps in atomically).
+/// </summary>
+/// <remarks>
+/// An event or timer runs the newest version whose effective time is at or before its own time, so a
+/// swap has one stated point: every event before it runs the old version, every event at or after it
+/// the new one, and none runs neither. An event older than a rule's first version is not evaluated by
+/// that rule (it did not exist then). Versions are never removed, so a replay picks the same version
+/// for the same event as the first run did.
+/// </remarks>
+public sealed class RuleCatalog
+{
+    private static readonly RuleVersion[][] None = [];
+
+    private readonly Dictionary<string, RuleVersion[]> _byId;
+    private readonly Dictionary<string, RuleVersion[][]> _forType;
+    private readonly RuleVersion[][] _forAnyType;
+    private readonly Func<string, string?> _kindOf;
+    private readonly Func<string, TimeZoneInfo?> _timeZoneOf;
+
+    private RuleCatalog(Dictionary<string, RuleVersion[]> byId, Func<string, string?> kindOf, Func<string, TimeZoneInfo?> timeZoneOf)
+    {
+        _byId = byId;
+        _kindOf = kindOf;
+        _timeZoneOf = timeZoneOf;
+
+        // Each rule goes under every type one of its versions names; one that names none watches every type.
+        var any = byId.Values.Where(v => v.Any(x => x.Definition.Assets.Type is null)).ToArray();
+        _forAnyType = any;
+        _forType = byId.Values
+            .SelectMany(v => v.Select(x => x.Definition.Assets.Type).OfType<string>().Distinct().Select(t => (Type: t, Versions: v)))
+            .GroupBy(x => x.Type, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(x => x.Versions).Concat(any).Distinct().ToArray(), StringComparer.Ordinal);
+        WatchesSightings = byId.Values.Any(v => v.Any(x => x.Machine.WatchesSightings));
+    }
+
+    /// <summary>A catalog with no rule; <paramref name="kindOf"/> says what kind a zone is, <paramref name="timeZoneOf"/> its site's time zone.</summary>
+    public static RuleCatalog Empty(Func<string, string?> kindOf, Func<string, TimeZoneInfo?> timeZoneOf) => new(new(StringComparer.Ordinal), kindOf, timeZoneOf);
+
+    /// <summary>Every version, oldest first per rule.</summary>
+    public IEnumerable<RuleVersion> Versions => _byId.Values.SelectMany(v => v);
+
+    /// <summary>True when no rule was ever defined.</summary>
+    public bool IsEmpty => _byId.Count == 0;
+
+    /// <summary>True when some version counts sightings (<c>missing</c>): only then do reads reach rules.</summary>
+    public bool WatchesSightings { get; }
+
+    /// <summary>The rules that may watch an asset of <paramref name="assetType"/>, each as its versions (pick one with <see cref="At"/>).</summary>
+    public RuleVersion[][] Candidates(string? assetType) =>
+        assetType is not null && _forType.TryGetValue(assetType, out var rules) ? rules : _forAnyType.Length > 0 ? _forAnyType : None;
+
+    /// <summary>Version <paramref name="version"/> of rule <paramref name="id"/>, or null.</summary>
+    public RuleVersion? Get(string id, int version) =>
+        _byId.TryGetValue(id, out var versions) ? Array.Find(versions, v => v.Definition.Version == version) : null;
+
+    /// <summary>The version of rule <paramref name="id"/> in effect at <paramref name="atUs"/>, or null (none yet).</summary>
+    public RuleVersion? ForId(string id, long atUs) => _byId.TryGetValue(id, out var versions) ? At(versions, atUs) : null;
+
+    /// <summary>The newest of <paramref name="versions"/> in effect at <paramref name="atUs"/>, or null when the first takes effect later.</summary>
+    public static RuleVersion? At(RuleVersion[] versions, long atUs)
+    {
+        for (var i = versions.Length - 1; i >= 0; i--)
+        {
+            if (versions[i].EffectiveUs <= atUs)
+            {
+                return versions[i];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A catalog with <paramref name="rule"/> added, effective from <paramref name="effectiveUs"/>; the same id, version and time again returns this catalog.</summary>
+    /// <exception cref="DefinitionException">The version is not newer than the newest, or would take effect before it.</exception>
+    public RuleCatalog With(RuleDefinition rule, long effectiveUs)
+    {
+        if (_byId.TryGetValue(rule.Id, out var versions))
+        {
+            var newest = versions[^1];
+            if (newest.Definition.Version == rule.Version && newest.EffectiveUs == effectiveUs)
+            {
+                return this;
+            }
+
+            if (rule.Version <= newest.Definition.Version)
+            {
+                throw Refused("version", $"version {rule.Version} is not newer than version {newest.Definition.Version} of '{rule.Id}'; give {newest.Definition.Version + 1}");
+            }
+
+            if (effectiveUs < newest.EffectiveUs)
+            {
+                throw Refused("version", $"version {rule.Version} would take effect before version {newest.Definition.Version}, which is already in effect");
+            }
+        }
+        else if (!rule.Enabled)
+        {
+            throw Refused("enabled", $"there is no rule '{rule.Id}' to remove");
+        }
+
+        var added = new RuleVersion(rule, effectiveUs, new RuleMachine(rule, _kindOf, _timeZoneOf));
+        var byId = new Dictionary<string, RuleVersion[]>(_byId, StringComparer.Ordinal) { [rule.Id] = [.. versions ?? [], added] };
+        return new RuleCatalog(byId, _kindOf, _timeZoneOf);
+    }
+
+    private static DefinitionException Refused(string path, string message) => new([new DefinitionError(1, path, message)]);
+}
