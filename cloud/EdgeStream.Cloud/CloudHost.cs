@@ -28,7 +28,7 @@ public static class CloudHost
             return await HashPasswordAsync(args[1..]);
         }
 
-        if (args.Length > 0 && args[0] is "db" or "assets" or "workflows")
+        if (args.Length > 0 && args[0] is "db" or "assets" or "workflows" or "rules")
         {
             return await CloudCommands.RunAsync(args);
         }
@@ -230,8 +230,8 @@ public static class CloudHost
             builder.Services.AddHostedService(_ => new StoreLifetime(store));
 
             // Started before the tracking job, which runs its workflows.
-            builder.Services.AddSingleton<WorkflowDirectory>();
-            builder.Services.AddHostedService(sp => new WorkflowLifetime(sp.GetRequiredService<WorkflowDirectory>(), options.Tracking.WorkflowsFolder));
+            builder.Services.AddSingleton<DefinitionDirectory>();
+            builder.Services.AddHostedService(sp => new DefinitionLifetime(sp.GetRequiredService<DefinitionDirectory>(), options.Tracking.WorkflowsFolder, options.Tracking.RulesFolder));
             builder.Services.AddHostedService(sp => new AlertEscalation((IWorkflowStore)store, options.Alerts, sp.GetRequiredService<ILogger<AlertEscalation>>()));
         }
 
@@ -243,7 +243,7 @@ public static class CloudHost
 
         if (stream)
         {
-            builder.Services.AddSingleton(sp => new TrackingHost(log!, store!, options, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<EdgeStream.Tracking.CommitSignal>(), sp.GetRequiredService<WorkflowDirectory>()));
+            builder.Services.AddSingleton(sp => new TrackingHost(log!, store!, options, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<EdgeStream.Tracking.CommitSignal>(), sp.GetRequiredService<DefinitionDirectory>()));
             builder.Services.AddHostedService(sp => sp.GetRequiredService<TrackingHost>());
         }
 
@@ -287,6 +287,7 @@ public static class CloudHost
         {
             app.MapTrackingApi();
             app.MapWorkflowApi();
+            app.MapRuleApi();
             app.MapManualApi();
             app.MapPortal();
         }
@@ -353,11 +354,11 @@ public static class CloudHost
         return 0;
     }
 
-    private sealed class WorkflowLifetime(WorkflowDirectory workflows, string? folder) : IHostedService
+    private sealed class DefinitionLifetime(DefinitionDirectory definitions, string? workflowsFolder, string? rulesFolder) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => workflows.StartAsync(folder, cancellationToken);
+        public Task StartAsync(CancellationToken cancellationToken) => definitions.StartAsync(workflowsFolder, rulesFolder, cancellationToken);
 
-        public async Task StopAsync(CancellationToken cancellationToken) => await workflows.DisposeAsync();
+        public async Task StopAsync(CancellationToken cancellationToken) => await definitions.DisposeAsync();
     }
 
     private sealed class StoreLifetime(ITrackingStore store) : IHostedService

@@ -189,7 +189,7 @@ public sealed record CloudOptions
             _ => throw new OptionsException("role", roleText, "all, ingest, stream or api"),
         };
 
-        var tracking = TrackingSettings.From(configuration.GetSection("Tracking"), configuration["database"], Path.GetFullPath(dataDir), configuration["workflows"]);
+        var tracking = TrackingSettings.From(configuration.GetSection("Tracking"), configuration["database"], Path.GetFullPath(dataDir), configuration["workflows"], configuration["rules"]);
         EdgeStream.Engine.EngineOptions engine;
         try
         {
@@ -386,13 +386,22 @@ public sealed record TrackingSettings
     /// <summary>A folder of workflow definitions (<c>*.json</c>) stored at start when their version is new (<c>Tracking:Workflows</c>, <c>--workflows</c>); null for none.</summary>
     public string? WorkflowsFolder { get; init; }
 
+    /// <summary>A folder of rule definitions (<c>*.json</c>) stored at start when their version is new (<c>Tracking:Rules</c>, <c>--rules</c>); null for none.</summary>
+    public string? RulesFolder { get; init; }
+
     /// <summary>Binds and validates; throws <see cref="OptionsException"/> naming the bad key.</summary>
-    public static TrackingSettings From(IConfigurationSection s, string? database, string dataDir, string? workflows = null)
+    public static TrackingSettings From(IConfigurationSection s, string? database, string dataDir, string? workflows = null, string? rules = null)
     {
         workflows ??= s["Workflows"];
         if (workflows is not null && !Directory.Exists(workflows))
         {
             throw new OptionsException("Tracking:Workflows", workflows, "a folder that exists, holding workflow definitions (*.json)");
+        }
+
+        rules ??= s["Rules"];
+        if (rules is not null && !Directory.Exists(rules))
+        {
+            throw new OptionsException("Tracking:Rules", rules, "a folder that exists, holding rule definitions (*.json)");
         }
 
         var kind = (database ?? s["Database"] ?? "sqlite").Trim().ToLowerInvariant();
@@ -445,6 +454,7 @@ public sealed record TrackingSettings
             HistoryRetention = retention,
             FlushInterval = flush,
             WorkflowsFolder = workflows is null ? null : Path.GetFullPath(workflows),
+            RulesFolder = rules is null ? null : Path.GetFullPath(rules),
         };
     }
 

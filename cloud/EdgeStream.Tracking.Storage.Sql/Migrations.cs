@@ -48,6 +48,10 @@ internal static class Migrations
             "CREATE INDEX manual_events_asset ON manual_events (asset_id, seq)",
             "CREATE INDEX manual_events_event ON manual_events (event_id)",
         ]),
+        (4, "rule definitions: every version, removals included", d =>
+        [
+            "CREATE TABLE rule_definitions (id TEXT NOT NULL, version INTEGER NOT NULL, enabled INTEGER NOT NULL, effective_us BIGINT NOT NULL, body TEXT NOT NULL, saved_us BIGINT NOT NULL, saved_by TEXT NOT NULL, PRIMARY KEY (id, version))",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

@@ -189,18 +189,51 @@ public partial class SqlTrackingStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyDictionary<string, string>> AssetTypesAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, AssetProfile>> AssetProfilesAsync(CancellationToken cancellationToken)
     {
         await using var c = await _dialect.OpenAsync(cancellationToken);
-        await using var cmd = Command(c, null, "SELECT t.epc, a.type FROM asset_tags t JOIN assets a ON a.id = t.asset_id WHERE t.to_us IS NULL AND a.registered = 1 AND a.type IS NOT NULL");
+        await using var cmd = Command(c, null, "SELECT t.epc, a.type, a.attributes FROM asset_tags t JOIN assets a ON a.id = t.asset_id WHERE t.to_us IS NULL AND a.registered = 1");
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        var types = new Dictionary<string, string>(StringComparer.Ordinal);
+        var profiles = new Dictionary<string, AssetProfile>(StringComparer.Ordinal);
         while (await r.ReadAsync(cancellationToken))
         {
-            types[r.GetString(0)] = r.GetString(1);
+            profiles[r.GetString(0)] = new AssetProfile(NullableString(r, 1), ParseAttributes(r.GetString(2)));
         }
 
-        return types;
+        return profiles;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> SaveRuleAsync(StoredRule rule, CancellationToken cancellationToken)
+    {
+        await using var c = await _dialect.OpenAsync(cancellationToken);
+        return await ExecAsync(
+            c,
+            null,
+            "INSERT INTO rule_definitions (id, version, enabled, effective_us, body, saved_us, saved_by) VALUES (@i, @v, @n, @e, @b, @s, @by) ON CONFLICT (id, version) DO NOTHING",
+            cancellationToken,
+            ("@i", rule.Id),
+            ("@v", rule.Version),
+            ("@n", rule.Enabled ? 1 : 0),
+            ("@e", rule.EffectiveUs),
+            ("@b", rule.Body),
+            ("@s", rule.SavedUs),
+            ("@by", rule.SavedBy)) == 1;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredRule>> ListRulesAsync(CancellationToken cancellationToken)
+    {
+        await using var c = await _dialect.OpenAsync(cancellationToken);
+        await using var cmd = Command(c, null, "SELECT id, version, enabled, effective_us, body, saved_us, saved_by FROM rule_definitions ORDER BY id, version");
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        var rules = new List<StoredRule>();
+        while (await r.ReadAsync(cancellationToken))
+        {
+            rules.Add(new StoredRule(r.GetString(0), Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt32(r.GetValue(2), CultureInfo.InvariantCulture) == 1, Convert.ToInt64(r.GetValue(3), CultureInfo.InvariantCulture), r.GetString(4), Convert.ToInt64(r.GetValue(5), CultureInfo.InvariantCulture), r.GetString(6)));
+        }
+
+        return rules;
     }
 
     /// <summary>

@@ -16,9 +16,9 @@ public sealed class The_command_line_migrates_imports_exports_and_checks_workflo
     public async Task Each_command_does_its_job_and_says_so()
     {
         var data = _dir.Path;
-        Assert.Equal((0, "sqlite: schema version 0 (this build: 3)"), await RunAsync("db", "version", "--data-dir", data));
-        Assert.Equal((0, "sqlite: schema version 0 → 3"), await RunAsync("db", "migrate", "--data-dir", data));
-        Assert.Equal((0, "sqlite: schema version 3 → 3"), await RunAsync("db", "migrate", "--data-dir", data));
+        Assert.Equal((0, "sqlite: schema version 0 (this build: 4)"), await RunAsync("db", "version", "--data-dir", data));
+        Assert.Equal((0, "sqlite: schema version 0 → 4"), await RunAsync("db", "migrate", "--data-dir", data));
+        Assert.Equal((0, "sqlite: schema version 4 → 4"), await RunAsync("db", "migrate", "--data-dir", data));
 
         var csv = Path.Combine(data, "assets.csv");
         await File.WriteAllTextAsync(csv, "id,name,type,owner,tags\nbed-1,Bed 1,bed,Ward 3,E28011606000020000000001\nbed-2,Bed 2,bed,Ward 3,NOTANEPC\n");
@@ -41,6 +41,14 @@ public sealed class The_command_line_migrates_imports_exports_and_checks_workflo
         Assert.Equal(1, code);
         Assert.Contains($"{bad}:5: initial: 'nowhere' is not one of the states (a).", output, StringComparison.Ordinal);
         Assert.Equal(2, (await RunAsync("workflows", "check", Path.Combine(data, "missing.json"))).Code);
+
+        var rule = Path.Combine(AppContext.BaseDirectory, "Examples", "equipment-exit.rule.json");
+        Assert.Equal((0, $"{rule}: rule equipment-exit version 1: exitwithout for infusion-pump, critical"), await RunAsync("rules", "check", rule));
+        var badRule = Path.Combine(data, "bad-rule.json");
+        await File.WriteAllTextAsync(badRule, "{\n  \"id\": \"r\",\n  \"version\": 1,\n  \"pattern\": { \"dwell\": { \"zone\": \"dock\", \"longerThan\": \"forever\" } }\n}\n");
+        (code, output) = await RunAsync("rules", "check", badRule);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"{badRule}:4: pattern.dwell.longerThan: must be a duration", output, StringComparison.Ordinal);
     }
 
     private static async Task<(int Code, string Output)> RunAsync(params string[] args)

@@ -35,7 +35,7 @@ public abstract partial class Tracking_store_contract
 
         Assert.Equal(["patient-7"], (await Store.ListAssetsAsync(new AssetFilter(State: "triage"), 10, null, default)).Items.Select(a => a.Id));
         Assert.Empty((await Store.ListAssetsAsync(new AssetFilter(State: "waiting"), 10, null, default)).Items);
-        Assert.Equal("patient", (await Workflows.AssetTypesAsync(default))[Patient]);
+        Assert.Equal("patient", (await Workflows.AssetProfilesAsync(default))[Patient].Type);
     }
 
     [Fact]
@@ -114,6 +114,26 @@ public abstract partial class Tracking_store_contract
         Assert.True(await Workflows.SaveWorkflowAsync(v1 with { Version = 2, EffectiveUs = T0 + Min }, default));
         var all = await Workflows.ListWorkflowsAsync(default);
         Assert.Equal([(1, "{}"), (2, "{}")], all.Select(w => (w.Version, w.Body)));
+    }
+
+    [Fact]
+    public async Task Rule_versions_and_removals_are_kept_and_a_rules_alert_is_opened_and_cleared_by_the_rule()
+    {
+        var v1 = new StoredRule("pump-exit", 1, true, T0, "{}", T0, "admin");
+        Assert.True(await Workflows.SaveRuleAsync(v1, default));
+        Assert.False(await Workflows.SaveRuleAsync(v1 with { Body = "{\"changed\":1}" }, default));
+        Assert.True(await Workflows.SaveRuleAsync(v1 with { Version = 2, Enabled = false, EffectiveUs = T0 + Min }, default));
+        Assert.Equal([(1, true), (2, false)], (await Workflows.ListRulesAsync(default)).Select(r => (r.Version, r.Enabled)));
+
+        await Store.UpsertAssetAsync(new AssetInput("pump-3", "Pump", "infusion-pump", null, null, new Dictionary<string, string> { ["ward"] = "3" }, [Chair]), T0 - Min, default);
+        Assert.Equal(new Dictionary<string, string> { ["ward"] = "3" }, (await Workflows.AssetProfilesAsync(default))[Chair].Attributes);
+        var raise = new WorkflowRecord(Chair, "pump-exit", 1, WorkflowRecordKind.AlertRaised, T0, "main-exit", null, null, "pump-exit", "critical", "Pump at an exit", "o-40") { Rule = true };
+        var clear = new WorkflowRecord(Chair, "pump-exit", 1, WorkflowRecordKind.AlertCleared, T0 + Min, "main-exit", null, "authorised: action checkout", "pump-exit", null, null, "o-41") { Rule = true };
+        await Store.ApplyAsync(Steps(raise, clear), default);
+        var alert = Assert.Single((await Workflows.ListAlertsAsync(new AlertFilter(RuleId: "rule:pump-exit"), 10, null, default)).Items);
+        Assert.Equal(("pump-3", "main-exit", "resolved", "rule"), (alert.AssetId, alert.State, alert.Status, alert.ResolvedBy));
+        var steps = (await Workflows.GetAlertAsync(alert.Id, default))!.Steps;
+        Assert.Equal([("opened", "rule", "Pump at an exit"), ("resolved", "rule", "condition cleared: authorised: action checkout")], steps.Select(x => (x.Step, x.Actor, x.Reason)));
     }
 
     private static TrackingBatch Steps(params WorkflowRecord[] steps) => TrackingBatch.Empty with { Workflow = steps };

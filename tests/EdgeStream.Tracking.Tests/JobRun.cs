@@ -6,6 +6,7 @@ using EdgeStream.Rules.Definitions;
 using EdgeStream.Rules.Rules;
 using EdgeStream.Rules.Workflows;
 using EdgeStream.Tracking.Rules;
+using EdgeStream.Tracking.Storage;
 using EdgeStream.Tracking.Workflows;
 using static EdgeStream.Tracking.Tests.Workflows_in_the_tracking_job;
 

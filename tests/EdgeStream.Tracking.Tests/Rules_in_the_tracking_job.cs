@@ -3,6 +3,7 @@ using EdgeStream.Engine.Io;
 using EdgeStream.Rules.Definitions;
 using EdgeStream.Rules.Workflows;
 using EdgeStream.Tracking.Rules;
+using EdgeStream.Tracking.Storage;
 using static EdgeStream.Tracking.Tests.JobRun;
 using static EdgeStream.Tracking.Tests.Workflows_in_the_tracking_job;
 

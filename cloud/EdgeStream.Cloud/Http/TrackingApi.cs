@@ -71,8 +71,8 @@ public static class TrackingApi
         app.MapGet("/api/assets", ListAssetsAsync);
         app.MapGet("/api/assets/export.csv", ExportAsync);
         app.MapPost("/api/assets/import", ImportAsync);
-        app.MapPost("/api/assets", (HttpRequest request, ITrackingStore store, WorkflowDirectory workflows, CancellationToken ct) => SaveAssetAsync(null, request, store, workflows, ct));
-        app.MapPut("/api/assets/{id}", (string id, HttpRequest request, ITrackingStore store, WorkflowDirectory workflows, CancellationToken ct) => SaveAssetAsync(id, request, store, workflows, ct));
+        app.MapPost("/api/assets", (HttpRequest request, ITrackingStore store, DefinitionDirectory workflows, CancellationToken ct) => SaveAssetAsync(null, request, store, workflows, ct));
+        app.MapPut("/api/assets/{id}", (string id, HttpRequest request, ITrackingStore store, DefinitionDirectory workflows, CancellationToken ct) => SaveAssetAsync(id, request, store, workflows, ct));
         app.MapDelete("/api/assets/{id}", async (string id, ITrackingStore store, CancellationToken ct) =>
             await store.DeleteAssetAsync(id, EventTimes.NowUs(), ct) ? Results.NoContent() : NotFound("asset", id));
         app.MapGet("/api/assets/stream", StreamPortalAsync);
@@ -181,7 +181,7 @@ public static class TrackingApi
         }
     }
 
-    private static async Task<IResult> SaveAssetAsync(string? id, HttpRequest request, ITrackingStore store, WorkflowDirectory workflows, CancellationToken ct)
+    private static async Task<IResult> SaveAssetAsync(string? id, HttpRequest request, ITrackingStore store, DefinitionDirectory workflows, CancellationToken ct)
     {
         AssetBody? body;
         try
@@ -351,7 +351,7 @@ public static class TrackingApi
         }
     }
 
-    private static async Task<IResult> PostZoneAsync(HttpRequest request, ITrackingStore store, WorkflowDirectory workflows, CancellationToken ct)
+    private static async Task<IResult> PostZoneAsync(HttpRequest request, ITrackingStore store, DefinitionDirectory workflows, CancellationToken ct)
     {
         ZoneInput? body;
         try

@@ -51,28 +51,17 @@ public static class WorkflowApi
             : Results.Json(new { latest = VersionItem(versions[^1], includeBody: true), versions = versions.Select(v => VersionItem(v, includeBody: false)) }, CloudApi.Json);
     }
 
-    private static async Task<IResult> PostWorkflowAsync(HttpRequest request, string? effective, string? by, WorkflowDirectory workflows, CancellationToken ct)
+    private static async Task<IResult> PostWorkflowAsync(HttpRequest request, string? effective, string? by, DefinitionDirectory workflows, CancellationToken ct)
     {
-        if (!TrackingApi.TryTime(effective, "effective", long.MinValue, out var effectiveUs, out var error))
+        var (body, effectiveUs, error) = await ReadDefinitionAsync(request, effective, by, "workflow", ct);
+        if (error is not null)
         {
-            return error!;
-        }
-
-        if (string.IsNullOrWhiteSpace(by))
-        {
-            return TrackingApi.BadRequest("by is required: who saves this version (?by=NAME).");
-        }
-
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, ct);
-        if (buffer.Length is 0 or > MaxDefinitionBytes)
-        {
-            return TrackingApi.BadRequest($"the body must be a workflow definition (JSON) of 1 byte to {MaxDefinitionBytes} bytes.");
+            return error;
         }
 
         try
         {
-            var saved = await workflows.SaveAsync(Encoding.UTF8.GetString(buffer.ToArray()), by, effectiveUs == long.MinValue ? null : effectiveUs, ct);
+            var saved = await workflows.SaveAsync(body!, by!, effectiveUs, ct);
             return Results.Json(
                 new { saved.Definition.Id, saved.Definition.Version, saved.Definition.AssetType, effective = TrackingApi.Time(saved.EffectiveUs) },
                 CloudApi.Json,
@@ -80,13 +69,40 @@ public static class WorkflowApi
         }
         catch (DefinitionException ex)
         {
-            return Results.Problem(
-                title: "The workflow is not valid; the running set is unchanged",
-                detail: ex.Message,
-                statusCode: StatusCodes.Status422UnprocessableEntity,
-                extensions: new Dictionary<string, object?> { ["errors"] = ex.Errors.Select(e => new { line = e.Line, path = e.Path, message = e.Message }) });
+            return Invalid("workflow", ex);
         }
     }
+
+    /// <summary>Reads a definition body with its <c>effective</c> time (null: the default) and who saves it; or the 400 answer.</summary>
+    internal static async Task<(string? Body, long? EffectiveUs, IResult? Error)> ReadDefinitionAsync(HttpRequest request, string? effective, string? by, string what, CancellationToken ct)
+    {
+        if (!TrackingApi.TryTime(effective, "effective", long.MinValue, out var effectiveUs, out var error))
+        {
+            return (null, null, error);
+        }
+
+        if (string.IsNullOrWhiteSpace(by))
+        {
+            return (null, null, TrackingApi.BadRequest("by is required: who saves this version (?by=NAME)."));
+        }
+
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, ct);
+        if (buffer.Length is 0 or > MaxDefinitionBytes)
+        {
+            return (null, null, TrackingApi.BadRequest($"the body must be a {what} definition (JSON) of 1 byte to {MaxDefinitionBytes} bytes."));
+        }
+
+        return (Encoding.UTF8.GetString(buffer.ToArray()), effectiveUs == long.MinValue ? null : effectiveUs, null);
+    }
+
+    /// <summary>422 with every problem as <c>errors: [{line, path, message}]</c>.</summary>
+    internal static IResult Invalid(string what, DefinitionException ex) =>
+        Results.Problem(
+            title: $"The {what} is not valid; the running set is unchanged",
+            detail: ex.Message,
+            statusCode: StatusCodes.Status422UnprocessableEntity,
+            extensions: new Dictionary<string, object?> { ["errors"] = ex.Errors.Select(e => new { line = e.Line, path = e.Path, message = e.Message }) });
 
     private static async Task<IResult> StatesAsync(string id, string? from, string? to, int? limit, string? cursor, ITrackingStore tracking, IWorkflowStore store, CancellationToken ct)
     {

@@ -1,4 +1,5 @@
 using EdgeStream.Contracts;
+using EdgeStream.Rules.Definitions;
 using EdgeStream.Tracking.Registry;
 using EdgeStream.Tracking.Storage;
 using EdgeStream.Tracking.Storage.Postgres;
@@ -17,6 +18,7 @@ public static class CloudCommands
         "usage: edgestream-cloud db migrate|version [--data-dir DIR] [--Tracking:Database sqlite|postgres --Tracking:ConnectionString CS]\n" +
         "       edgestream-cloud assets import FILE.csv [settings]\n" +
         "       edgestream-cloud workflows check FILE.json...\n" +
+        "       edgestream-cloud rules check FILE.json...\n" +
         "       edgestream-cloud assets export [FILE.csv] [settings]";
 
     /// <summary>Opens the configured store (not migrated).</summary>
@@ -26,24 +28,26 @@ public static class CloudCommands
         _ => SqliteTrackingStore.Open(settings.ConnectionString),
     };
 
-    /// <summary>Validates workflow definitions: one line per file that reads, one <c>FILE:LINE: field: problem</c> per mistake; exit 1 when any is invalid.</summary>
-    private static async Task<int> CheckWorkflowsAsync(string[] files)
+    /// <summary>
+    /// Validates definitions (<paramref name="what"/>: workflows or rules): one line per file that reads, one
+    /// <c>FILE:LINE: field: problem</c> per mistake; exit 1 when any is invalid, 2 for a missing file.
+    /// </summary>
+    private static async Task<int> CheckAsync(string what, string[] files, Func<byte[], string> read)
     {
         var invalid = 0;
         foreach (var file in files)
         {
             if (!File.Exists(file))
             {
-                await Console.Error.WriteLineAsync($"edgestream-cloud: workflows check: no file '{file}'");
+                await Console.Error.WriteLineAsync($"edgestream-cloud: {what} check: no file '{file}'");
                 return 2;
             }
 
             try
             {
-                var w = EdgeStream.Rules.Definitions.WorkflowReader.Read(await File.ReadAllBytesAsync(file));
-                await Console.Out.WriteLineAsync($"{file}: workflow {w.Id} version {w.Version} for {w.AssetType}: {w.States.Count} states, {w.Transitions.Count} transitions");
+                await Console.Out.WriteLineAsync($"{file}: {read(await File.ReadAllBytesAsync(file))}");
             }
-            catch (EdgeStream.Rules.Definitions.DefinitionException ex)
+            catch (DefinitionException ex)
             {
                 invalid++;
                 foreach (var e in ex.Errors)
@@ -56,6 +60,20 @@ public static class CloudCommands
         return invalid == 0 ? 0 : 1;
     }
 
+    private static string DescribeWorkflow(byte[] body)
+    {
+        var w = WorkflowReader.Read(body);
+        return $"workflow {w.Id} version {w.Version} for {w.AssetType}: {w.States.Count} states, {w.Transitions.Count} transitions";
+    }
+
+    private static string DescribeRule(byte[] body)
+    {
+        var r = RuleReader.Read(body);
+        return !r.Enabled
+            ? $"rule {r.Id} version {r.Version}: removes the rule"
+            : $"rule {r.Id} version {r.Version}: {r.Pattern!.GetType().Name.Replace("Pattern", string.Empty, StringComparison.Ordinal).ToLowerInvariant()} for {r.Assets.Type ?? "any asset"}, {r.Severity.ToString().ToLowerInvariant()}";
+    }
+
     /// <summary>Runs a command; returns the exit code (2 for usage or configuration errors).</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -63,7 +81,12 @@ public static class CloudCommands
         var settings = args[words.Length..];
         if (words is ["workflows", "check", .. var files] && files.Length > 0)
         {
-            return await CheckWorkflowsAsync(files);
+            return await CheckAsync("workflows", files, DescribeWorkflow);
+        }
+
+        if (words is ["rules", "check", .. var ruleFiles] && ruleFiles.Length > 0)
+        {
+            return await CheckAsync("rules", ruleFiles, DescribeRule);
         }
 
         CloudOptions options;

@@ -17,7 +17,7 @@ namespace EdgeStream.Cloud.Tracking;
 /// each assigned partition from its checkpoint, and the sink writes the job's outputs to the database.
 /// Stopping revokes the partitions (final checkpoints) before the log closes.
 /// </summary>
-public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, CloudOptions options, ILoggerFactory loggers, CommitSignal? committed = null, WorkflowDirectory? workflows = null) : IHostedService, IAsyncDisposable
+public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, CloudOptions options, ILoggerFactory loggers, CommitSignal? committed = null, DefinitionDirectory? definitions = null) : IHostedService, IAsyncDisposable
 {
     /// <summary>The checkpoints' job name (a folder under the data folder, or the <c>job</c> column in PostgreSQL).</summary>
     public const string JobName = "tracking";
@@ -49,7 +49,7 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
         var zones = new NameTable();
         var gateways = new NameTable();
         _gatewayNames = gateways;
-        var job = new TrackingJob(zones, gateways, workflows: workflows?.Workflows);
+        var job = new TrackingJob(zones, gateways, workflows: definitions?.Workflows, rules: definitions?.Rules);
         _sink = new TrackingSink(store, zones, gateways, new TrackingSinkOptions { FlushInterval = options.Tracking.FlushInterval }, loggers.CreateLogger<TrackingSink>(), committed: committed);
         ICheckpointStore checkpoints = options.Tracking.Checkpoints == "postgres"
             ? _sharedCheckpoints = PostgresCheckpointStore.Open(options.Tracking.ConnectionString, JobName + "@" + options.Tracking.GroupId, options.Engine.RetainedCheckpoints, loggers.CreateLogger<PostgresCheckpointStore>())

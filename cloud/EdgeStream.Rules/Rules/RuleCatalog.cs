@@ -16,9 +16,9 @@ public sealed record RuleVersion(RuleDefinition Definition, long EffectiveUs, Ru
 /// <remarks>
 /// An event or timer runs the newest version whose effective time is at or before its own time, so a
 /// swap has one stated point: every event before it runs the old version, every event at or after it
-/// the new one, and none runs neither. An event older than a rule's first version is not evaluated by
-/// that rule (it did not exist then). Versions are never removed, so a replay picks the same version
-/// for the same event as the first run did.
+/// the new one, and none runs neither. An event older than a rule's first version runs that version (the
+/// rule did not exist then, but it does now: a backlog a gateway uploads late is still watched). Versions
+/// are never removed, so a replay picks the same version for the same event as the first run did.
 /// </remarks>
 public sealed class RuleCatalog
 {
@@ -66,13 +66,13 @@ public sealed class RuleCatalog
     public RuleVersion? Get(string id, int version) =>
         _byId.TryGetValue(id, out var versions) ? Array.Find(versions, v => v.Definition.Version == version) : null;
 
-    /// <summary>The version of rule <paramref name="id"/> in effect at <paramref name="atUs"/>, or null (none yet).</summary>
+    /// <summary>The version of rule <paramref name="id"/> in effect at <paramref name="atUs"/>, or null when there is no such rule.</summary>
     public RuleVersion? ForId(string id, long atUs) => _byId.TryGetValue(id, out var versions) ? At(versions, atUs) : null;
 
-    /// <summary>The newest of <paramref name="versions"/> in effect at <paramref name="atUs"/>, or null when the first takes effect later.</summary>
-    public static RuleVersion? At(RuleVersion[] versions, long atUs)
+    /// <summary>The newest of <paramref name="versions"/> in effect at <paramref name="atUs"/> (the first, for a time before it).</summary>
+    public static RuleVersion At(RuleVersion[] versions, long atUs)
     {
-        for (var i = versions.Length - 1; i >= 0; i--)
+        for (var i = versions.Length - 1; i > 0; i--)
         {
             if (versions[i].EffectiveUs <= atUs)
             {
@@ -80,7 +80,7 @@ public sealed class RuleCatalog
             }
         }
 
-        return null;
+        return versions[0];
     }
 
     /// <summary>A catalog with <paramref name="rule"/> added, effective from <paramref name="effectiveUs"/>; the same id, version and time again returns this catalog.</summary>

@@ -3,12 +3,10 @@ using EdgeStream.Engine;
 using EdgeStream.Rules.Definitions;
 using EdgeStream.Rules.Rules;
 using EdgeStream.Rules.Workflows;
+using EdgeStream.Tracking.Storage;
 using EdgeStream.Tracking.Workflows;
 
 namespace EdgeStream.Tracking.Rules;
-
-/// <summary>What the rules need to know of a registered asset: its type and attributes.</summary>
-public sealed record AssetProfile(string? Type, IReadOnlyDictionary<string, string> Attributes);
 
 /// <summary>
 /// Runs rules inside the tracking job: each tag's runs of the rules that watch its asset live in its keyed

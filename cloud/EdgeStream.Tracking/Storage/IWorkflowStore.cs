@@ -31,9 +31,21 @@ public interface IWorkflowStore
     /// <summary>Raises the level of open alerts nobody acknowledged within <paramref name="after"/> of their last level change; returns those raised.</summary>
     Task<IReadOnlyList<Alert>> EscalateAsync(TimeSpan after, int maxLevel, long nowUs, CancellationToken cancellationToken);
 
-    /// <summary>The type of each registered asset's current tags (EPC → type), for assets that have a type.</summary>
-    Task<IReadOnlyDictionary<string, string>> AssetTypesAsync(CancellationToken cancellationToken);
+    /// <summary>The type and attributes of each registered asset's current tags (EPC → profile).</summary>
+    Task<IReadOnlyDictionary<string, AssetProfile>> AssetProfilesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stores a rule version (a removal is a version too); false when that id and version are already stored.</summary>
+    Task<bool> SaveRuleAsync(StoredRule rule, CancellationToken cancellationToken);
+
+    /// <summary>Every stored rule version, by id then version.</summary>
+    Task<IReadOnlyList<StoredRule>> ListRulesAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>What rules and workflows need to know of a registered asset: its type (null: none) and attributes.</summary>
+public sealed record AssetProfile(string? Type, IReadOnlyDictionary<string, string> Attributes);
+
+/// <summary>A stored rule version: its JSON body as it was given, whether it removes the rule, and when it takes effect.</summary>
+public sealed record StoredRule(string Id, int Version, bool Enabled, long EffectiveUs, string Body, long SavedUs, string SavedBy);
 
 /// <summary>A stored workflow version: its JSON body as it was given, and when it takes effect.</summary>
 public sealed record StoredWorkflow(string Id, int Version, string AssetType, long EffectiveUs, string Body, long SavedUs, string SavedBy);
