@@ -7,9 +7,10 @@ using MQTTnet;
 namespace EdgeStream.Cloud.Tests;
 
 /// <summary>
-/// The stream process is killed with -9 while patients' waiting alerts are pending as timers, and again
-/// just after they fired. After each restart from the checkpoint, each timer fires once: every patient
-/// left waiting has exactly one alert with one "opened" step, and the state history holds each state once.
+/// The stream process is killed with -9 while patients' waiting alerts are pending as timers (a workflow
+/// state's alert and a rule's "not followed by" deadline), and again just after they fired. After each
+/// restart from the checkpoint, each timer fires once: every patient left waiting has exactly one alert of
+/// each with one "opened" step, and the state history holds each state once.
 /// </summary>
 [Trait("Capability", "Rules")]
 public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
@@ -24,10 +25,15 @@ public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
         using var dir = new TempDirectory();
         var data = Path.Combine(dir.Path, "data");
         var workflows = Path.Combine(dir.Path, "workflows");
+        var rules = Path.Combine(dir.Path, "rules");
         Directory.CreateDirectory(data);
         Directory.CreateDirectory(workflows);
+        Directory.CreateDirectory(rules);
         File.Copy(Path.Combine(AppContext.BaseDirectory, "Examples", "hospital-patient.workflow.json"), Path.Combine(workflows, "hospital-patient.json"));
-        string[] args = ["--workflows", workflows, "--EventLog:Embedded:Partitions", "1", "--Engine:CheckpointInterval", "00:00:00.300"];
+        await File.WriteAllTextAsync(
+            Path.Combine(rules, "untriaged.json"),
+            """{"id": "untriaged", "version": 1, "assets": {"type": "patient"}, "pattern": {"notFollowedBy": {"first": {"enter": {"kind": "waiting-room"}}, "then": {"enter": {"zone": "triage"}}, "within": "30m"}}}""");
+        string[] args = ["--workflows", workflows, "--rules", rules, "--EventLog:Embedded:Partitions", "1", "--Engine:CheckpointInterval", "00:00:00.300"];
 
         var cloud = await CloudProcess.StartInAsync(data, [Gateway], 0, args);
         var port = cloud.MqttPort;
@@ -53,7 +59,7 @@ public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
             var offset = await CheckpointsAsync(cloud);
             await Eventually.TrueAsync(async () => await CheckpointsAsync(cloud) > offset, TimeSpan.FromSeconds(30), "a checkpoint holding the pending timers");
 
-            // Kill -9 with ten 45-minute timers pending.
+            // Kill -9 with ten 45-minute workflow timers and ten 30-minute rule timers pending.
             await cloud.Process.KillAsync();
             await cloud.DisposeAsync();
             cloud = await CloudProcess.StartInAsync(data, [Gateway], port, args);
@@ -71,12 +77,16 @@ public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
             await cloud.DisposeAsync();
             cloud = await CloudProcess.StartInAsync(data, [Gateway], port, args);
 
-            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts")).Length >= Patients / 2, TimeSpan.FromSeconds(30), "an alert for each patient left waiting");
+            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts")).Length >= Patients, TimeSpan.FromSeconds(30), "two alerts for each patient left waiting");
             await Eventually.TrueAsync(async () => (await cloud.Http.GetAsync("/readyz")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the job to catch up");
             var alerts = await cloud.GetArrayAsync("/api/alerts");
-            Assert.Equal(
-                Enumerable.Range(0, Patients).Where(i => i % 2 == 1).Select(i => $"patient-{i}").Order(StringComparer.Ordinal),
-                alerts.Select(a => a.GetProperty("asset").GetString()!).Order(StringComparer.Ordinal));
+            var leftWaiting = Enumerable.Range(0, Patients).Where(i => i % 2 == 1).Select(i => $"patient-{i}").Order(StringComparer.Ordinal);
+            foreach (var rule in new[] { "workflow:hospital-patient/waiting-too-long", "rule:untriaged" })
+            {
+                Assert.Equal(leftWaiting, alerts.Where(a => a.GetProperty("rule").GetString() == rule).Select(a => a.GetProperty("asset").GetString()!).Order(StringComparer.Ordinal));
+            }
+
+            Assert.Equal(Patients, alerts.Length);
             foreach (var a in alerts)
             {
                 var one = await cloud.Http.GetFromJsonAsync<JsonElement>($"/api/alerts/{a.GetProperty("id").GetInt64()}");
