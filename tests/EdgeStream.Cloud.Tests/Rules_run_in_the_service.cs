@@ -61,6 +61,10 @@ public sealed class Rules_run_in_the_service
         await using var cloud = await CloudProcess.StartAsync(["gw-ward"], "--EventLog:Embedded:Partitions", "1");
         await RegisterAsync(cloud);
 
+        // A site's time zone is what calendars default to: one this system does not know is refused.
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await cloud.Http.PutAsJsonAsync("/api/sites/default", new { name = "Main", timeZone = "Mars/Olympus" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await cloud.Http.PutAsJsonAsync("/api/sites/default", new { name = "Main", timeZone = "Europe/London" })).StatusCode);
+
         // Refused whole, with the line and field; nothing is stored.
         const string bad = "{\n  \"id\": \"pump-in-ward\",\n  \"version\": 1,\n  \"pattern\": { \"enters\": { \"zone\": \"ward-3\", \"kind\": \"ward\" } }\n}";
         var refused = await cloud.Http.PostAsync("/api/rules?by=admin", new StringContent(bad, Encoding.UTF8, "application/json"));

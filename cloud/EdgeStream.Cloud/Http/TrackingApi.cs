@@ -312,6 +312,11 @@ public static class TrackingApi
             return BadRequest("the body is not a JSON site: " + ex.Message);
         }
 
+        if (body?.TimeZone is { } zone && !TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+        {
+            return Results.Problem(title: "The registry refused the site", detail: $"timeZone: '{zone}' is not a time zone this system knows; use an IANA name such as \"Europe/London\".", statusCode: StatusCodes.Status422UnprocessableEntity);
+        }
+
         try
         {
             await store.UpsertSiteAsync(new Site(id, body?.Name ?? id, body?.Parent, body?.TimeZone, body?.Attributes), ct);
