@@ -2,6 +2,7 @@ using System.Net;
 using EdgeStream.Gateways;
 using EdgeStream.Cloud.Http;
 using EdgeStream.Cloud.Mqtt;
+using EdgeStream.Cloud.Notifications;
 using EdgeStream.Cloud.Tracking;
 using EdgeStream.EventLog;
 using EdgeStream.EventLog.Kafka;
@@ -233,6 +234,18 @@ public static class CloudHost
             builder.Services.AddSingleton<DefinitionDirectory>();
             builder.Services.AddHostedService(sp => new DefinitionLifetime(sp.GetRequiredService<DefinitionDirectory>(), options.Tracking.WorkflowsFolder, options.Tracking.RulesFolder));
             builder.Services.AddHostedService(sp => new AlertEscalation((IWorkflowStore)store, options.Alerts, sp.GetRequiredService<ILogger<AlertEscalation>>()));
+            builder.Services.AddSingleton((INotificationStore)store);
+            if (options.Notifications is { } notifications && (notifications.Webhooks.Count > 0 || notifications.MqttBroker is not null))
+            {
+                builder.Services.AddSingleton(sp => new NotificationDispatcher(
+                    (INotificationStore)store,
+                    NotificationChannelsOf(notifications, sp.GetRequiredService<TimeProvider>()),
+                    notifications,
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<NotificationDispatcher>>(),
+                    sp.GetRequiredService<EdgeStream.Tracking.CommitSignal>()));
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
+            }
         }
 
         if (log is not null && store is not null)
@@ -352,6 +365,18 @@ public static class CloudHost
 
         await Console.Out.WriteLineAsync(GatewayPasswords.Hash(password));
         return 0;
+    }
+
+    private static List<INotificationChannel> NotificationChannelsOf(NotificationSettings settings, TimeProvider time)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
+        List<INotificationChannel> channels = [.. settings.Webhooks.Select(h => new WebhookChannel(h, http, time))];
+        if (settings.MqttBroker is { } broker)
+        {
+            channels.Add(new MqttChannel(new Uri(broker), settings.MqttTopic));
+        }
+
+        return channels;
     }
 
     private sealed class DefinitionLifetime(DefinitionDirectory definitions, string? workflowsFolder, string? rulesFolder) : IHostedService

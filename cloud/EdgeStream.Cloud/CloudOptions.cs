@@ -56,6 +56,9 @@ public sealed record CloudOptions
     /// <summary>How alerts escalate (section <c>Alerts</c>).</summary>
     public AlertSettings Alerts { get; init; } = new();
 
+    /// <summary>Where alert notifications go (section <c>Notifications</c>): webhooks and an MQTT topic.</summary>
+    public NotificationSettings Notifications { get; init; } = new();
+
     /// <summary>How the engine runs the tracking job (section <c>Engine</c>).</summary>
     public EdgeStream.Engine.EngineOptions Engine { get; init; } = TrackingSettings.DefaultEngine;
 
@@ -215,6 +218,7 @@ public sealed record CloudOptions
             Role = role,
             Tracking = tracking,
             Alerts = AlertSettings.From(configuration.GetSection("Alerts")),
+            Notifications = NotificationSettings.From(configuration.GetSection("Notifications")),
             Engine = engine,
             Urls = urls,
             Mqtt = mqtt,
@@ -342,6 +346,104 @@ public sealed record AlertSettings
         return new AlertSettings { EscalateAfter = after, Levels = levels };
     }
 }
+
+/// <summary>
+/// Where alert notifications go (section <c>Notifications</c>): webhooks (<c>Webhooks:N:Name</c>, <c>:Url</c>,
+/// <c>:Secret</c>) and an MQTT topic (<c>Mqtt:Broker</c>, <c>Mqtt:Topic</c>). Each is a channel with its own
+/// delivery cursor; a notification is retried with growing, jittered delays up to <see cref="MaxRetryDelay"/>
+/// apart, and dead-lettered when it is still undelivered <see cref="DeadLetterAfter"/> after it was written.
+/// </summary>
+public sealed record NotificationSettings
+{
+    /// <summary>The webhook receivers.</summary>
+    public IReadOnlyList<WebhookSettings> Webhooks { get; init; } = [];
+
+    /// <summary>The broker notifications are published to (<c>mqtt://user:pass@host:port</c>), or null for none.</summary>
+    public string? MqttBroker { get; init; }
+
+    /// <summary>The MQTT topic prefix: each notification goes to <c>{prefix}/{asset}</c>.</summary>
+    public string MqttTopic { get; init; } = "edgestream/alerts";
+
+    /// <summary>The longest wait between two attempts at one notification.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long after it was written a notification is still retried before it goes to the dead letters.</summary>
+    public TimeSpan DeadLetterAfter { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>How long one attempt may take.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Binds and validates; throws <see cref="OptionsException"/> naming the bad key.</summary>
+    public static NotificationSettings From(IConfigurationSection s)
+    {
+        var hooks = new List<WebhookSettings>();
+        foreach (var h in s.GetSection("Webhooks").GetChildren())
+        {
+            var key = $"Notifications:Webhooks:{h.Key}";
+            var url = h["Url"];
+            if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new OptionsException(key + ":Url", url ?? "(none)", "an http:// or https:// URL");
+            }
+
+            var name = h["Name"] ?? "webhook-" + h.Key;
+            if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z0-9][a-z0-9-]{0,63}$"))
+            {
+                throw new OptionsException(key + ":Name", name, "a name of lower-case letters, digits and '-'");
+            }
+
+            var secret = h["Secret"];
+            if (string.IsNullOrEmpty(secret) || secret.Length < 16)
+            {
+                throw new OptionsException(key + ":Secret", secret is null ? "(none)" : "(hidden)", "a shared secret of at least 16 characters, which signs each request (HMAC-SHA256)");
+            }
+
+            if (hooks.Any(x => x.Name == name))
+            {
+                throw new OptionsException(key + ":Name", name, "a name no other webhook has");
+            }
+
+            hooks.Add(new WebhookSettings(name, uri, secret));
+        }
+
+        var broker = s["Mqtt:Broker"];
+        if (broker is not null && !(Uri.TryCreate(broker, UriKind.Absolute, out var b) && b.Scheme is "mqtt" or "mqtts"))
+        {
+            throw new OptionsException("Notifications:Mqtt:Broker", broker, "an mqtt:// or mqtts:// URL, e.g. mqtt://user:pass@host:1883");
+        }
+
+        var topic = s["Mqtt:Topic"] ?? "edgestream/alerts";
+        if (topic.Length == 0 || topic.IndexOfAny(['+', '#']) >= 0 || topic.EndsWith('/'))
+        {
+            throw new OptionsException("Notifications:Mqtt:Topic", topic, "a topic prefix without wildcards or a trailing '/'");
+        }
+
+        return new NotificationSettings
+        {
+            Webhooks = hooks,
+            MqttBroker = broker,
+            MqttTopic = topic,
+            MaxRetryDelay = Span(s, "MaxRetryDelay", TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(10)),
+            DeadLetterAfter = Span(s, "DeadLetterAfter", TimeSpan.FromDays(1), TimeSpan.FromSeconds(1)),
+            AttemptTimeout = Span(s, "AttemptTimeout", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100)),
+        };
+    }
+
+    private static TimeSpan Span(IConfigurationSection s, string key, TimeSpan fallback, TimeSpan least)
+    {
+        if (s[key] is not { } text)
+        {
+            return fallback;
+        }
+
+        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= least
+            ? v
+            : throw new OptionsException("Notifications:" + key, text, $"a time span of at least {least:c}");
+    }
+}
+
+/// <summary>One webhook receiver: its channel name, where requests go, and the secret that signs them.</summary>
+public sealed record WebhookSettings(string Name, Uri Url, string Secret);
 
 /// <summary>Where tracking is stored and how its outputs are written (section <c>Tracking</c>).</summary>
 public sealed record TrackingSettings

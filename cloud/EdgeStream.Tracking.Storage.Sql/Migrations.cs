@@ -48,9 +48,12 @@ internal static class Migrations
             "CREATE INDEX manual_events_asset ON manual_events (asset_id, seq)",
             "CREATE INDEX manual_events_event ON manual_events (event_id)",
         ]),
-        (4, "rule definitions: every version, removals included", d =>
+        (4, "rule definitions (every version, removals included); notifications of alert steps, each channel's delivery cursor and dead letters", d =>
         [
             "CREATE TABLE rule_definitions (id TEXT NOT NULL, version INTEGER NOT NULL, enabled INTEGER NOT NULL, effective_us BIGINT NOT NULL, body TEXT NOT NULL, saved_us BIGINT NOT NULL, saved_by TEXT NOT NULL, PRIMARY KEY (id, version))",
+            $"CREATE TABLE notifications (seq {d.IdentityPrimaryKey}, alert_id BIGINT NOT NULL, rule_id TEXT NOT NULL, asset_id TEXT NOT NULL, epc TEXT NULL, state TEXT NULL, severity TEXT NOT NULL, message TEXT NULL, raised_us BIGINT NOT NULL, status TEXT NOT NULL, level INTEGER NOT NULL, step TEXT NOT NULL, at_us BIGINT NOT NULL, actor TEXT NOT NULL, reason TEXT NULL, created_us BIGINT NOT NULL)",
+            "CREATE TABLE notification_channels (channel TEXT PRIMARY KEY, delivered_seq BIGINT NOT NULL, owner TEXT NULL, lease_until_us BIGINT NOT NULL)",
+            "CREATE TABLE notification_dead_letters (channel TEXT NOT NULL, seq BIGINT NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL, at_us BIGINT NOT NULL, PRIMARY KEY (channel, seq))",
         ]),
     ];
 

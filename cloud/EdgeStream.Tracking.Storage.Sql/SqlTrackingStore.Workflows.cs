@@ -9,6 +9,11 @@ public partial class SqlTrackingStore
 {
     private const string HolderOf = "(SELECT asset_id FROM asset_tags WHERE epc = @e AND to_us IS NULL)";
     private const string InsertStep = "INSERT INTO alert_steps (alert_id, at_us, step, actor, reason) VALUES (@i, @t, @s, @a, @r)";
+
+    /// <summary>Every step of an alert is also a notification (the channels' outbox), with the alert as it is after the step.</summary>
+    private const string InsertNotification =
+        "INSERT INTO notifications (alert_id, rule_id, asset_id, epc, state, severity, message, raised_us, status, level, step, at_us, actor, reason, created_us) " +
+        "SELECT id, rule_id, asset_id, epc, state, severity, message, raised_us, status, level, @s, @t, @a, @r, @now FROM alerts WHERE id = @i";
     private const string AlertColumns = "id, rule_id, asset_id, epc, state, severity, message, status, level, raised_us, acked_us, acked_by, resolved_us, resolved_by, snoozed_until_us";
 
     /// <inheritdoc />
@@ -282,7 +287,7 @@ public partial class SqlTrackingStore
                         ("@o", w.OutputId));
                     if (opened is not null)
                     {
-                        await q.ExecAsync(InsertStep, ct, ("@i", Convert.ToInt64(opened, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@s", "opened"), ("@a", w.Actor), ("@r", w.Message));
+                        await AddStepAsync(q, Convert.ToInt64(opened, CultureInfo.InvariantCulture), w.AtUs, "opened", w.Actor, w.Message, ct);
                     }
 
                     break;
@@ -296,7 +301,7 @@ public partial class SqlTrackingStore
                         ("@e", w.Epc));
                     if (cleared is not null)
                     {
-                        await q.ExecAsync(InsertStep, ct, ("@i", Convert.ToInt64(cleared, CultureInfo.InvariantCulture)), ("@t", w.AtUs), ("@s", "resolved"), ("@a", w.Actor), ("@r", "condition cleared: " + w.Cause));
+                        await AddStepAsync(q, Convert.ToInt64(cleared, CultureInfo.InvariantCulture), w.AtUs, "resolved", w.Actor, "condition cleared: " + w.Cause, ct);
                     }
 
                     break;
@@ -304,8 +309,17 @@ public partial class SqlTrackingStore
         }
     }
 
-    private static async Task AddStepAsync(DbConnection c, DbTransaction tx, long id, long atUs, string step, string actor, string? reason, CancellationToken ct) =>
+    private static async Task AddStepAsync(DbConnection c, DbTransaction tx, long id, long atUs, string step, string actor, string? reason, CancellationToken ct)
+    {
         await ExecAsync(c, tx, InsertStep, ct, ("@i", id), ("@t", atUs), ("@s", step), ("@a", actor), ("@r", reason));
+        await ExecAsync(c, tx, InsertNotification, ct, ("@s", step), ("@t", atUs), ("@a", actor), ("@r", reason), ("@now", EventTimes.NowUs()), ("@i", id));
+    }
+
+    private static async Task AddStepAsync(CommandCache q, long id, long atUs, string step, string actor, string? reason, CancellationToken ct)
+    {
+        await q.ExecAsync(InsertStep, ct, ("@i", id), ("@t", atUs), ("@s", step), ("@a", actor), ("@r", reason));
+        await q.ExecAsync(InsertNotification, ct, ("@s", step), ("@t", atUs), ("@a", actor), ("@r", reason), ("@now", EventTimes.NowUs()), ("@i", id));
+    }
 
     private static async Task<Alert?> ReadAlertAsync(DbConnection c, DbTransaction? tx, long id, CancellationToken ct)
     {

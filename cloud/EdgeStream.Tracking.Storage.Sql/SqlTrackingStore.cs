@@ -19,7 +19,7 @@ namespace EdgeStream.Tracking.Storage.Sql;
 /// spliced in at its time: the interval holding that time is cut there, so a late event lands where it
 /// belongs and replaying a placement finds its own row and changes nothing.</para>
 /// </remarks>
-public partial class SqlTrackingStore : ITrackingStore, IWorkflowStore, IManualEventStore
+public partial class SqlTrackingStore : ITrackingStore, IWorkflowStore, IManualEventStore, INotificationStore
 {
     private const long Forever = long.MaxValue;
 

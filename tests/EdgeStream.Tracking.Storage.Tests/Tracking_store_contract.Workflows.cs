@@ -136,6 +136,36 @@ public abstract partial class Tracking_store_contract
         Assert.Equal([("opened", "rule", "Pump at an exit"), ("resolved", "rule", "condition cleared: authorised: action checkout")], steps.Select(x => (x.Step, x.Actor, x.Reason)));
     }
 
+    [Fact]
+    public async Task Every_alert_step_is_a_notification_once_and_each_channel_has_its_cursor_lease_and_dead_letters()
+    {
+        var notes = Assert.IsAssignableFrom<INotificationStore>(Store);
+        await Store.ApplyAsync(Steps(Raise(Patient, T0, "o-50")), default);
+        await Store.ApplyAsync(Steps(Raise(Patient, T0, "o-50")), default); // a replay: no second step, no second notification
+        var id = (await Workflows.ListAlertsAsync(new AlertFilter(), 1, null, default)).Items[0].Id;
+        await Workflows.ChangeAlertAsync(id, new AlertChange(AlertAction.Acknowledge, "nurse-ann", "on my way", T0 + Min), default);
+        var all = await notes.NotificationsAfterAsync(0, 10, default);
+        Assert.Equal([("opened", "open", "workflow"), ("acknowledged", "acknowledged", "nurse-ann")], all.Select(n => (n.Step, n.Status, n.Actor)));
+        Assert.Equal(["alert.opened", "alert.acknowledged"], all.Select(n => n.Type));
+        Assert.True(all[0].Seq < all[1].Seq);
+        Assert.Equal([all[1].Seq], (await notes.NotificationsAfterAsync(all[0].Seq, 10, default)).Select(n => n.Seq));
+
+        // One process holds a channel; another gets it only when the lease ran out, from the stored cursor.
+        Assert.Equal(0, await notes.LeaseChannelAsync("webhook:ops", "a", T0, T0 + Min, default));
+        Assert.Null(await notes.LeaseChannelAsync("webhook:ops", "b", T0 + 1, T0 + Min, default));
+        Assert.True(await notes.MarkDeliveredAsync("webhook:ops", "a", all[0].Seq, default));
+        Assert.False(await notes.MarkDeliveredAsync("webhook:ops", "b", all[1].Seq, default));
+        Assert.Equal(all[0].Seq, await notes.LeaseChannelAsync("webhook:ops", "b", T0 + Min + 1, T0 + (2 * Min), default));
+        Assert.False(await notes.MarkDeliveredAsync("webhook:ops", "a", all[1].Seq, default));
+        Assert.True(await notes.DeadLetterAsync("webhook:ops", "b", all[1].Seq, 3, "answered 400", T0 + (2 * Min), default));
+        Assert.Equal(all[1].Seq, await notes.LeaseChannelAsync("webhook:ops", "b", T0 + (2 * Min), T0 + (3 * Min), default));
+        Assert.Equal([("webhook:ops", all[1].Seq, 3, "answered 400")], (await notes.ListNotificationDeadLettersAsync(null, default)).Select(d => (d.Channel, d.Seq, d.Attempts, d.Error)));
+        Assert.Empty(await notes.ListNotificationDeadLettersAsync("mqtt:x", default));
+
+        // Another channel starts from the beginning.
+        Assert.Equal(0, await notes.LeaseChannelAsync("mqtt:broker/edgestream/alerts", "a", T0, T0 + Min, default));
+    }
+
     private static TrackingBatch Steps(params WorkflowRecord[] steps) => TrackingBatch.Empty with { Workflow = steps };
 
     private static WorkflowRecord State(string epc, string state, string? from, long t, string output) =>

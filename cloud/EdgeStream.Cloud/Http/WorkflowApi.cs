@@ -29,6 +29,8 @@ public static class WorkflowApi
             await store.GetAlertAsync(id, ct) is { } a ? Results.Json(AlertItem(a), CloudApi.Json) : TrackingApi.NotFound("alert", id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         app.MapPost("/api/alerts/{id:long}/ack", (long id, HttpRequest request, IWorkflowStore store, CancellationToken ct) => ChangeAsync(id, AlertAction.Acknowledge, request, store, ct));
         app.MapPost("/api/alerts/{id:long}/resolve", (long id, HttpRequest request, IWorkflowStore store, CancellationToken ct) => ChangeAsync(id, AlertAction.Resolve, request, store, ct));
+        app.MapGet("/api/notifications/dead-letters", async (string? channel, INotificationStore store, CancellationToken ct) =>
+            Results.Json(new { items = (await store.ListNotificationDeadLettersAsync(channel, ct)).Select(d => new { d.Channel, d.Seq, d.Attempts, d.Error, at = TrackingApi.Time(d.AtUs) }), next = (string?)null }, CloudApi.Json));
         app.MapPost("/api/alerts/{id:long}/snooze", (long id, HttpRequest request, IWorkflowStore store, CancellationToken ct) => ChangeAsync(id, AlertAction.Snooze, request, store, ct));
     }
 
