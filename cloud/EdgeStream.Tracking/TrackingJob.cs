@@ -407,7 +407,8 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         // Flags: bit 0 placed, bit 1 a workflow run follows, bit 2 an override holds, bit 3 rule runs
         // follow (checkpoints written before workflows have 0 or 1, before overrides at most 3, before
         // rules at most 7).
-        writer.WriteByte((byte)((state.Placed ? 1 : 0) | (state.WorkflowId is null ? 0 : 2) | (state.OverrideUntilUs == 0 ? 0 : 4) | (state.Rules is null ? 0 : 8)));
+        var runs = state.Rules is { } all && Array.Exists(all, r => !r.IsEmpty) ? all : null; // emptied runs are not kept
+        writer.WriteByte((byte)((state.Placed ? 1 : 0) | (state.WorkflowId is null ? 0 : 2) | (state.OverrideUntilUs == 0 ? 0 : 4) | (runs is null ? 0 : 8)));
         WriteName(writer, _zones, state.Zone);
         writer.WriteInt64(state.SinceUs);
         WriteName(writer, _gateways, state.Gateway);
@@ -433,10 +434,10 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             writer.WriteUInt64(state.OverrideSequence);
         }
 
-        if (state.Rules is { } runs)
+        if (runs is not null)
         {
-            writer.WriteInt32(runs.Length);
-            foreach (var r in runs)
+            writer.WriteInt32(runs.Count(r => !r.IsEmpty));
+            foreach (var r in runs.Where(r => !r.IsEmpty))
             {
                 writer.WriteString(r.RuleId);
                 writer.WriteInt32(r.Version);

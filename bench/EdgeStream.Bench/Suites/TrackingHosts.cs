@@ -155,48 +155,12 @@ internal static partial class TrackingEndToEnd
         var hash = EdgeStream.Gateways.GatewayPasswords.Hash(Password, 1000);
         var credentials = Path.Combine(dir, "gateways.json");
         await File.WriteAllTextAsync(credentials, JsonSerializer.Serialize(new { gateways = gateways.Select(g => new { gatewayId = g, passwordHash = hash }) }), ct);
-        var dll = Path.Combine(AppContext.BaseDirectory, "edgestream-cloud.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
-        foreach (var a in new[] { dll, "--urls", "http://127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data-dir", Path.Combine(dir, "data"), "--gateways", credentials })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
         Directory.CreateDirectory(Path.Combine(dir, "data"));
-        using var cloud = Process.Start(psi)!;
-        var output = new System.Text.StringBuilder();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        cloud.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-
-            if (e.Data == "cloud: ready")
-            {
-                ready.TrySetResult();
-            }
-        };
-        cloud.ErrorDataReceived += (_, e) => { };
-        cloud.BeginOutputReadLine();
-        cloud.BeginErrorReadLine();
+        using var cloud = BenchProcesses.Start("edgestream-cloud.dll", ["--urls", "http://127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data-dir", Path.Combine(dir, "data"), "--gateways", credentials], out var output);
         try
         {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
-            string text;
-            lock (output)
-            {
-                text = output.ToString();
-            }
-
-            var http = new HttpClient { BaseAddress = new Uri(PortalLine().Match(text).Groups[1].Value) };
-            var mqttPort = int.Parse(MqttLine().Match(text).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var (portal, mqttPort) = BenchProcesses.CloudEndpoints(await BenchProcesses.WaitForAsync(output, "cloud: ready", ct));
+            var http = new HttpClient { BaseAddress = portal };
 
             var perGateway = events / gateways.Length;
             var sw = Stopwatch.StartNew();
@@ -288,10 +252,4 @@ internal static partial class TrackingEndToEnd
 
         await Task.WhenAll(inflight);
     }
-
-    [GeneratedRegex(@"(?m)^cloud: portal (http://\S+/)")]
-    private static partial Regex PortalLine();
-
-    [GeneratedRegex(@"(?m)^cloud: mqtt 127\.0\.0\.1:(\d+)")]
-    private static partial Regex MqttLine();
 }

@@ -46,13 +46,12 @@ internal static partial class TrackingLatency
         await File.WriteAllTextAsync(credentials, JsonSerializer.Serialize(new { gateways = new[] { new { gatewayId = "gw-lat", passwordHash = hash } } }), ct);
         var data = Path.Combine(dir, "cloud");
         Directory.CreateDirectory(data);
-        using var cloud = Start("edgestream-cloud.dll", ["--urls", "http://127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data-dir", data, "--gateways", credentials], out var cloudOut);
+        using var cloud = BenchProcesses.Start("edgestream-cloud.dll", ["--urls", "http://127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data-dir", data, "--gateways", credentials], out var cloudOut);
         Process? edge = null;
         try
         {
-            var text = await WaitForAsync(cloudOut, "cloud: ready", ct);
-            var portal = new Uri(PortalLine().Match(text).Groups[1].Value);
-            var mqttPort = MqttLine().Match(text).Groups[1].Value;
+            var text = await BenchProcesses.WaitForAsync(cloudOut, "cloud: ready", ct);
+            var (portal, mqttPort) = BenchProcesses.CloudEndpoints(text);
 
             var edgeConfig = Path.Combine(dir, "edge.json");
             await File.WriteAllTextAsync(edgeConfig, """
@@ -66,7 +65,7 @@ internal static partial class TrackingLatency
                   }
                 }
                 """, ct);
-            edge = Start("edgestream-edge.dll",
+            edge = BenchProcesses.Start("edgestream-edge.dll",
             [
                 "run", "--config", edgeConfig, "--gateway-id", "gw-lat", "--reader", $"llrp://127.0.0.1:{reader.Port}?id=lat-reader",
                 "--broker", $"mqtt://gw-lat:{Password}@127.0.0.1:{mqttPort}", "--data-dir", Path.Combine(dir, "edge"), "--http", "127.0.0.1:0",
@@ -269,60 +268,4 @@ internal static partial class TrackingLatency
         var sorted = values.Order().ToList();
         return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
     }
-
-    private static Process Start(string dll, string[] args, out System.Text.StringBuilder output)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        var p = Process.Start(psi)!;
-        var sb = new System.Text.StringBuilder();
-        output = sb;
-        p.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (sb)
-                {
-                    sb.AppendLine(e.Data);
-                }
-            }
-        };
-        p.ErrorDataReceived += (_, e) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private static async Task<string> WaitForAsync(System.Text.StringBuilder output, string line, CancellationToken ct)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            string text;
-            lock (output)
-            {
-                text = output.ToString();
-            }
-
-            if (text.Contains(line, StringComparison.Ordinal))
-            {
-                return text;
-            }
-
-            await Task.Delay(50, ct);
-        }
-
-        throw new TimeoutException($"'{line}' not printed within 60 s");
-    }
-
-    [GeneratedRegex(@"(?m)^cloud: portal (http://\S+/)")]
-    private static partial Regex PortalLine();
-
-    [GeneratedRegex(@"(?m)^cloud: mqtt 127\.0\.0\.1:(\d+)")]
-    private static partial Regex MqttLine();
 }

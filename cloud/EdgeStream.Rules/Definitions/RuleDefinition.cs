@@ -33,6 +33,8 @@ public sealed record RuleDefinition(
 /// <summary>Which registered assets a rule watches: of <see cref="Type"/> (null: any type) with every one of <see cref="Attributes"/>.</summary>
 public sealed record AssetSelector(string? Type, IReadOnlyDictionary<string, string> Attributes)
 {
+    private readonly KeyValuePair<string, string>[] _required = [.. Attributes];
+
     /// <summary>Any registered asset.</summary>
     public static AssetSelector Any { get; } = new(null, new Dictionary<string, string>());
 
@@ -44,7 +46,8 @@ public sealed record AssetSelector(string? Type, IReadOnlyDictionary<string, str
             return false;
         }
 
-        foreach (var (key, value) in Attributes)
+        // An array, not the dictionary: this runs for every rule at every event, and must not allocate.
+        foreach (var (key, value) in _required)
         {
             if (!attributes.TryGetValue(key, out var v) || v != value)
             {

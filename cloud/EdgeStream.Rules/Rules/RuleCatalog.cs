@@ -27,6 +27,8 @@ public sealed class RuleCatalog
     private readonly Dictionary<string, RuleVersion[]> _byId;
     private readonly Dictionary<string, RuleVersion[][]> _forType;
     private readonly RuleVersion[][] _forAnyType;
+    private readonly Dictionary<string, RuleVersion[][]> _sightingsForType;
+    private readonly RuleVersion[][] _sightingsForAnyType;
     private readonly Func<string, string?> _kindOf;
     private readonly Func<string, TimeZoneInfo?> _timeZoneOf;
 
@@ -36,14 +38,21 @@ public sealed class RuleCatalog
         _kindOf = kindOf;
         _timeZoneOf = timeZoneOf;
 
-        // Each rule goes under every type one of its versions names; one that names none watches every type.
+        // Each rule goes under every type one of its versions names; one that names none watches every
+        // type. Each list is in rule id order (ordinal), as a tag's runs are, so that the host walks both
+        // together.
         var any = byId.Values.Where(v => v.Any(x => x.Definition.Assets.Type is null)).ToArray();
-        _forAnyType = any;
+        _forAnyType = Sorted(any);
         _forType = byId.Values
             .SelectMany(v => v.Select(x => x.Definition.Assets.Type).OfType<string>().Distinct().Select(t => (Type: t, Versions: v)))
             .GroupBy(x => x.Type, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(x => x.Versions).Concat(any).Distinct().ToArray(), StringComparer.Ordinal);
-        WatchesSightings = byId.Values.Any(v => v.Any(x => x.Machine.WatchesSightings));
+            .ToDictionary(g => g.Key, g => Sorted(g.Select(x => x.Versions).Concat(any).Distinct()), StringComparer.Ordinal);
+        _sightingsForAnyType = [.. _forAnyType.Where(Sightings)];
+        _sightingsForType = _forType.ToDictionary(kv => kv.Key, kv => kv.Value.Where(Sightings).ToArray(), StringComparer.Ordinal);
+        WatchesSightings = byId.Values.Any(Sightings);
+
+        static RuleVersion[][] Sorted(IEnumerable<RuleVersion[]> rules) => [.. rules.OrderBy(v => v[0].Definition.Id, StringComparer.Ordinal)];
+        static bool Sightings(RuleVersion[] v) => v.Any(x => x.Machine.WatchesSightings);
     }
 
     /// <summary>A catalog with no rule; <paramref name="kindOf"/> says what kind a zone is, <paramref name="timeZoneOf"/> its site's time zone.</summary>
@@ -58,9 +67,13 @@ public sealed class RuleCatalog
     /// <summary>True when some version counts sightings (<c>missing</c>): only then do reads reach rules.</summary>
     public bool WatchesSightings { get; }
 
-    /// <summary>The rules that may watch an asset of <paramref name="assetType"/>, each as its versions (pick one with <see cref="At"/>).</summary>
+    /// <summary>The rules that may watch an asset of <paramref name="assetType"/>, each as its versions (pick one with <see cref="At"/>), in rule id order.</summary>
     public RuleVersion[][] Candidates(string? assetType) =>
         assetType is not null && _forType.TryGetValue(assetType, out var rules) ? rules : _forAnyType.Length > 0 ? _forAnyType : None;
+
+    /// <summary>Of <see cref="Candidates"/>, those that count sightings (<c>missing</c>), in rule id order.</summary>
+    public RuleVersion[][] SightingCandidates(string? assetType) =>
+        assetType is not null && _sightingsForType.TryGetValue(assetType, out var rules) ? rules : _sightingsForAnyType.Length > 0 ? _sightingsForAnyType : None;
 
     /// <summary>Version <paramref name="version"/> of rule <paramref name="id"/>, or null.</summary>
     public RuleVersion? Get(string id, int version) =>

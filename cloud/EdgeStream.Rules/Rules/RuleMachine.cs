@@ -66,6 +66,9 @@ public sealed class RuleMachine
     private readonly Func<string, string?> _kindOf;
     private readonly Func<string, TimeZoneInfo?> _timeZoneOf;
     private readonly TimeZoneInfo? _calendarZone;
+    private readonly string[] _zones;
+    private readonly string[] _kinds;
+    private readonly string[] _actions;
 
     /// <summary>Creates the machine; <paramref name="kindOf"/> says what kind a zone is, <paramref name="timeZoneOf"/> the time zone of its site (null: unknown, UTC).</summary>
     public RuleMachine(RuleDefinition rule, Func<string, string?> kindOf, Func<string, TimeZoneInfo?> timeZoneOf)
@@ -74,10 +77,26 @@ public sealed class RuleMachine
         _kindOf = kindOf;
         _timeZoneOf = timeZoneOf;
         _calendarZone = rule.Calendar?.TimeZone is { } tz ? TimeZoneInfo.FindSystemTimeZoneById(tz) : null;
+        var matches = ZoneMatches(rule.Pattern).ToList();
+        _zones = [.. matches.Select(m => m.Zone).OfType<string>().Distinct()];
+        _kinds = [.. matches.Select(m => m.Kind).OfType<string>().Distinct()];
+        _actions = [.. Steps(rule.Pattern).Where(s => s.Kind == RuleStepKind.Action).Select(s => s.Action!).Distinct()];
     }
 
     /// <summary>The definition run.</summary>
     public RuleDefinition Definition => _rule;
+
+    /// <summary>
+    /// False when the input cannot start anything for a run that holds nothing: it names no zone, kind or
+    /// action of the pattern. The host skips such rules for tags without a run of them, which is most
+    /// rules for most events.
+    /// </summary>
+    public bool MayStart(RuleInputKind kind, string? subject) => kind switch
+    {
+        RuleInputKind.Seen => _rule.Pattern is MissingPattern,
+        RuleInputKind.Action => _actions.Length > 0 && Array.IndexOf(_actions, subject) >= 0,
+        _ => subject is not null && (Array.IndexOf(_zones, subject) >= 0 || (_kinds.Length > 0 && _kindOf(subject) is { } k && Array.IndexOf(_kinds, k) >= 0)),
+    };
 
     /// <summary>True when the rule counts every sighting (<c>missing</c>), so that the host hands it reads too.</summary>
     public bool WatchesSightings => _rule.Pattern is MissingPattern;
@@ -161,6 +180,7 @@ public sealed class RuleMachine
 
                 break;
             case FollowedByPattern p:
+                Expire(ref run, atUs, p.Within);
                 if (Is(p.Then, kind, subject) && run.AnchorUs != 0 && atUs - run.AnchorUs <= Us(p.Within))
                 {
                     run.AnchorUs = 0;
@@ -193,7 +213,8 @@ public sealed class RuleMachine
 
                 break;
             case ExitWithoutPattern p:
-                if (p.AuthorisedBy.Any(a => Is(a, kind, subject)))
+                Expire(ref run, atUs, p.Within);
+                if (Authorises(p, kind, subject))
                 {
                     run.AnchorUs = atUs;
                     if (run.Raised)
@@ -297,6 +318,54 @@ public sealed class RuleMachine
 
         run = new RuleRun { RuleId = run.RuleId, Version = run.Version };
     }
+
+    /// <summary>Forgets a first step older than the window: nothing can match it any more, and the run stays as small as what is pending.</summary>
+    private static void Expire(ref RuleRun run, long atUs, TimeSpan within)
+    {
+        if (run.AnchorUs != 0 && atUs - run.AnchorUs > Us(within))
+        {
+            run.AnchorUs = 0;
+            if (!run.Raised)
+            {
+                run.Zone = null;
+            }
+        }
+    }
+
+    private bool Authorises(ExitWithoutPattern p, RuleInputKind kind, string? subject)
+    {
+        foreach (var a in p.AuthorisedBy)
+        {
+            if (Is(a, kind, subject))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static IEnumerable<ZoneMatch> ZoneMatches(RulePattern? pattern)
+    {
+        ZoneMatch? own = pattern switch
+        {
+            EntersPattern p => p.Zone,
+            LeavesPattern p => p.Zone,
+            DwellPattern p => p.Zone,
+            AbsentPattern p => p.Zone,
+            ExitWithoutPattern p => p.Exit,
+            _ => null,
+        };
+        return (own is null ? [] : new[] { own }).Concat(Steps(pattern).Select(s => s.Zone).OfType<ZoneMatch>());
+    }
+
+    private static IEnumerable<RuleStep> Steps(RulePattern? pattern) => pattern switch
+    {
+        FollowedByPattern p => new[] { p.First, p.Then },
+        NotFollowedByPattern p => new[] { p.First, p.Then },
+        ExitWithoutPattern p => p.AuthorisedBy,
+        _ => [],
+    };
 
     private static bool SameShape(RulePattern? a, RulePattern? b) => (a, b) switch
     {

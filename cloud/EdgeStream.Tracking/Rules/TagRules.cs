@@ -130,10 +130,16 @@ public sealed class TagRules
             Emit(version, s, NameTable.None, context);
         }
 
-        Compact(ref state);
+        Tidy(ref state, s.Added);
+
         End(s);
     }
 
+    /// <summary>
+    /// Hands the input to every rule that watches the tag's asset, walking the catalog's candidates and the
+    /// tag's runs together (both in rule id order). Unless the input is a sighting, a run whose rule no
+    /// longer watches the asset (removed, or the asset changed) is retired on the way.
+    /// </summary>
     private void Dispatch(ref TagState state, RuleInputKind kind, string? subject, long atUs, int gateway, KeyedContext<Epc, TrackingOutput> context)
     {
         var catalog = Catalog;
@@ -148,74 +154,154 @@ public sealed class TagRules
             return;
         }
 
+        var seen = kind == RuleInputKind.Seen;
+        var candidates = profile is null ? [] : seen ? catalog.SightingCandidates(profile.Type) : catalog.Candidates(profile.Type);
+        var runs = state.Rules;
         var s = Begin(context, state);
-        if (kind != RuleInputKind.Seen)
+        var added = s.Added;
+        added.Clear();
+        var changed = false;
+        var j = 0;
+        foreach (var versions in candidates)
         {
-            RetireStale(ref state, catalog, profile, atUs, s, context);
-        }
-
-        if (profile is not null)
-        {
-            foreach (var versions in catalog.Candidates(profile.Type))
+            var id = versions[0].Definition.Id;
+            for (; runs is not null && j < runs.Length && string.CompareOrdinal(runs[j].RuleId, id) < 0; j++)
             {
-                if (RuleCatalog.At(versions, atUs) is not { Definition.Enabled: true } version
-                    || !version.Definition.Assets.Matches(profile.Type, profile.Attributes)
-                    || (kind == RuleInputKind.Seen && !version.Machine.WatchesSightings))
-                {
-                    continue;
-                }
-
-                var i = IndexOf(state.Rules, version.Definition.Id);
-                var run = i >= 0 ? state.Rules![i] : new RuleRun { RuleId = version.Definition.Id, Version = version.Definition.Version };
-                if (i >= 0 && run.Version != version.Definition.Version)
-                {
-                    Current(catalog, ref run, atUs, state.LastSeenUs, s);
-                }
-
-                s.Timers.Own = run.RuleId;
-                version.Machine.OnInput(ref run, kind, subject, atUs, state.LastSeenUs, s.Timers, s.Outputs);
-                Store(ref state, i, run);
-                s.Timers.State = state;
-                Emit(version, s, gateway, context);
+                changed |= !seen && Retire(catalog, ref runs[j], atUs, "the asset no longer matches the rule", s, context);
             }
+
+            var has = runs is not null && j < runs.Length && runs[j].RuleId == id;
+            var version = RuleCatalog.At(versions, atUs);
+            if ((!has || runs![j].IsEmpty) && !version.Machine.MayStart(kind, subject))
+            {
+                j += has ? 1 : 0;
+                continue; // nothing pending, and nothing this input could start
+            }
+
+            if (!version.Definition.Enabled || !version.Definition.Assets.Matches(profile!.Type, profile.Attributes))
+            {
+                if (has)
+                {
+                    changed |= !seen && Retire(catalog, ref runs![j], atUs, version.Definition.Enabled ? "the asset no longer matches the rule" : "rule removed", s, context);
+                    j++;
+                }
+
+                continue;
+            }
+
+            var run = has ? runs![j] : new RuleRun { RuleId = id, Version = version.Definition.Version };
+            if (has && run.Version != version.Definition.Version)
+            {
+                Current(catalog, ref run, atUs, state.LastSeenUs, s);
+            }
+
+            s.Timers.Own = id;
+            version.Machine.OnInput(ref run, kind, subject, atUs, state.LastSeenUs, s.Timers, s.Outputs);
+            if (has)
+            {
+                runs![j++] = run; // an emptied run stays in place, so that the rule re-arming it allocates nothing
+            }
+            else if (!run.IsEmpty)
+            {
+                added.Add(run);
+            }
+
+            Emit(version, s, gateway, context);
         }
 
-        Compact(ref state);
+        for (; !seen && runs is not null && j < runs.Length; j++)
+        {
+            changed |= Retire(catalog, ref runs[j], atUs, profile is null ? "the asset is no longer registered" : "the asset no longer matches the rule", s, context);
+        }
+
+        if (changed || added.Count > 0)
+        {
+            state.Rules = Merge(runs, added);
+        }
+        else
+        {
+            Tidy(ref state, added);
+        }
+
         End(s);
     }
 
-    /// <summary>Ends the runs of rules that are removed at <paramref name="atUs"/>, or that the asset no longer matches.</summary>
-    private static void RetireStale(ref TagState state, RuleCatalog catalog, AssetProfile? profile, long atUs, Scratch s, KeyedContext<Epc, TrackingOutput> context)
+    /// <summary>Ends a run whose rule no longer watches the asset; true when there was something to end.</summary>
+    private static bool Retire(RuleCatalog catalog, ref RuleRun run, long atUs, string reason, Scratch s, KeyedContext<Epc, TrackingOutput> context)
+    {
+        if (run.IsEmpty)
+        {
+            return false;
+        }
+
+        if (catalog.Get(run.RuleId, run.Version) is not { } older)
+        {
+            run = new RuleRun { RuleId = run.RuleId, Version = run.Version }; // a rule this catalog never had: nothing to withdraw it with
+            return true;
+        }
+
+        s.Timers.Own = run.RuleId;
+        older.Machine.Retire(ref run, atUs, s.Timers, s.Outputs, reason);
+        Emit(older, s, NameTable.None, context);
+        return true;
+    }
+
+    /// <summary>
+    /// Drops emptied runs once they are most of the tag's runs: until then they stay in place (in id order),
+    /// so that a rule that arms and clears a run at every visit does not allocate each time.
+    /// </summary>
+    private static void Tidy(ref TagState state, List<RuleRun> added)
     {
         if (state.Rules is not { } runs)
         {
             return;
         }
 
-        for (var i = 0; i < runs.Length; i++)
+        var empty = 0;
+        foreach (var r in runs)
         {
-            var version = catalog.ForId(runs[i].RuleId, atUs);
-            var older = catalog.Get(runs[i].RuleId, runs[i].Version) ?? version;
-            if (older is null)
-            {
-                runs[i] = default; // a rule this catalog never had: nothing to withdraw it with
-                continue;
-            }
-
-            var reason = version is null || !version.Definition.Enabled ? "rule removed"
-                : profile is null || !version.Definition.Assets.Matches(profile.Type, profile.Attributes) ? "the asset no longer matches the rule"
-                : null;
-            if (reason is null)
-            {
-                continue;
-            }
-
-            var run = runs[i];
-            s.Timers.Own = run.RuleId;
-            older.Machine.Retire(ref run, atUs, s.Timers, s.Outputs, reason);
-            runs[i] = run;
-            Emit(older, s, NameTable.None, context);
+            empty += r.IsEmpty ? 1 : 0;
         }
+
+        if (empty * 2 > runs.Length)
+        {
+            state.Rules = Merge(runs, added);
+        }
+    }
+
+    /// <summary>The runs that still hold something, with <paramref name="added"/> (in candidate order, so in id order) merged in; null for none.</summary>
+    private static RuleRun[]? Merge(RuleRun[]? runs, List<RuleRun> added)
+    {
+        var kept = added.Count;
+        foreach (var r in runs ?? [])
+        {
+            kept += r.IsEmpty ? 0 : 1;
+        }
+
+        if (kept == 0)
+        {
+            return null;
+        }
+
+        var merged = new RuleRun[kept];
+        int i = 0, a = 0, m = 0;
+        while (m < kept)
+        {
+            if (runs is not null && i < runs.Length && runs[i].IsEmpty)
+            {
+                i++;
+            }
+            else if (runs is not null && i < runs.Length && (a == added.Count || string.CompareOrdinal(runs[i].RuleId, added[a].RuleId) < 0))
+            {
+                merged[m++] = runs[i++];
+            }
+            else
+            {
+                merged[m++] = added[a++];
+            }
+        }
+
+        return merged;
     }
 
     /// <summary>The version of the run's rule in effect at <paramref name="atUs"/>, with the run moved onto it when it followed another.</summary>
@@ -241,72 +327,29 @@ public sealed class TagRules
         return version;
     }
 
-    private static int IndexOf(RuleRun[]? runs, string id)
-    {
-        if (runs is null)
-        {
-            return -1;
-        }
-
-        for (var i = 0; i < runs.Length; i++)
-        {
-            if (runs[i].RuleId == id)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    private static void Store(ref TagState state, int i, in RuleRun run)
-    {
-        if (i >= 0)
-        {
-            state.Rules![i] = run;
-        }
-        else if (!run.IsEmpty)
-        {
-            state.Rules = state.Rules is null ? [run] : [.. state.Rules, run];
-        }
-    }
-
-    /// <summary>Drops runs that hold nothing, so that a tag's state stays as small as what is pending.</summary>
-    private static void Compact(ref TagState state)
-    {
-        if (state.Rules is not { } runs)
-        {
-            return;
-        }
-
-        var kept = 0;
-        foreach (var r in runs)
-        {
-            kept += r.IsEmpty || r.RuleId is null ? 0 : 1;
-        }
-
-        if (kept == runs.Length)
-        {
-            return;
-        }
-
-        state.Rules = kept == 0 ? null : [.. runs.Where(r => !r.IsEmpty && r.RuleId is not null)];
-    }
-
     private Scratch Begin(KeyedContext<Epc, TrackingOutput> context, in TagState state)
     {
         var s = _scratch ??= new Scratch();
         s.Outputs.Clear();
-        s.Timers.Context = context;
-        s.Timers.Shared = this;
-        s.Timers.State = state;
+        var t = s.Timers;
+        t.Context = context;
+        t.Workflows = Workflows;
+        t.OverrideUntilUs = state.OverrideUntilUs;
+        t.Runs = state.Rules;
+        t.Added = s.Added;
+        t.WorkflowId = state.WorkflowId;
+        t.WorkflowVersion = state.WorkflowVersion;
+        t.Workflow = state.Workflow;
         return s;
     }
 
     private static void End(Scratch s)
     {
-        s.Timers.Context = null;
-        s.Timers.State = default;
+        var t = s.Timers;
+        t.Context = null;
+        t.Runs = null;
+        t.WorkflowId = null;
+        t.Workflow = default;
     }
 
     private static void Emit(RuleVersion? version, Scratch s, int gateway, KeyedContext<Epc, TrackingOutput> context)
@@ -332,6 +375,9 @@ public sealed class TagRules
     {
         public List<WorkflowOutput> Outputs { get; } = [];
 
+        /// <summary>Runs that an input started, merged into the tag's runs at the end of the pass.</summary>
+        public List<RuleRun> Added { get; } = [];
+
         public RuleTimers Timers { get; } = new();
     }
 
@@ -340,10 +386,21 @@ public sealed class TagRules
     {
         public KeyedContext<Epc, TrackingOutput>? Context { get; set; }
 
-        public TagRules? Shared { get; set; }
+        public TagWorkflows? Workflows { get; set; }
 
-        /// <summary>The tag's state as it was when the rules began (its workflow run and override do not change while rules run).</summary>
-        public TagState State { get; set; }
+        // What of the tag's state decides whether a timer is still wanted: its override's end, its rule
+        // runs, and its workflow run (which do not change while rules run).
+        public long OverrideUntilUs { get; set; }
+
+        public RuleRun[]? Runs { get; set; }
+
+        public List<RuleRun>? Added { get; set; }
+
+        public string? WorkflowId { get; set; }
+
+        public int WorkflowVersion { get; set; }
+
+        public WorkflowRun Workflow { get; set; }
 
         /// <summary>The rule whose run asks (its own deadline does not keep a timer it withdraws).</summary>
         public string? Own { get; set; }
@@ -362,10 +419,10 @@ public sealed class TagRules
 
         public void Delete(long timeUs, TimerClock clock)
         {
-            var state = State;
-            if ((clock == TimerClock.Processing && state.OverrideUntilUs == timeUs)
-                || Waits(state.Rules, timeUs, clock, Own)
-                || (Shared?.Workflows?.Waits(state, timeUs, clock) ?? false))
+            if ((clock == TimerClock.Processing && OverrideUntilUs == timeUs)
+                || Waits(Runs, timeUs, clock, Own)
+                || (Added is { Count: > 0 } added && Waits([.. added], timeUs, clock, Own))
+                || (WorkflowId is { } id && Workflows is { } w && w.Waits(id, WorkflowVersion, Workflow, timeUs, clock)))
             {
                 return;
             }

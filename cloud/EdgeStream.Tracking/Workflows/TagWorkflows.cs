@@ -125,7 +125,11 @@ public sealed class TagWorkflows
 
     /// <summary>True when the tag's workflow run waits for a deadline at <paramref name="timeUs"/> on <paramref name="clock"/>.</summary>
     internal bool Waits(in TagState state, long timeUs, TimerClock clock) =>
-        state.WorkflowId is { } id && Catalog.Get(id, state.WorkflowVersion) is { } v && v.Machine.Waits(state.Workflow, timeUs, clock);
+        state.WorkflowId is { } id && Waits(id, state.WorkflowVersion, state.Workflow, timeUs, clock);
+
+    /// <summary>True when a run of version <paramref name="version"/> of <paramref name="workflowId"/> waits for a deadline at <paramref name="timeUs"/> on <paramref name="clock"/>.</summary>
+    internal bool Waits(string workflowId, int version, in WorkflowRun run, long timeUs, TimerClock clock) =>
+        Catalog.Get(workflowId, version) is { } v && v.Machine.Waits(run, timeUs, clock);
 
     private static bool IsOver(WorkflowCatalog catalog, in TagState state) =>
         catalog.Get(state.WorkflowId!, state.WorkflowVersion) is { } v && v.Machine.IsOver(state.Workflow);
