@@ -55,8 +55,14 @@ password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 hash=$(printf '%s\n' "$password" | dotnet "$bin_cloud" hash-password)
 printf '{"gateways":[{"gatewayId":"demo-ward-1","passwordHash":"%s"}]}\n' "$hash" >"$state/gateways.json"
 
+# The shipped definitions: the hospital patient flow, and the equipment exit and dock dwell rules.
+examples="$root/cloud/EdgeStream.Rules/Examples"
+mkdir -p "$state/workflows" "$state/rules"
+cp "$examples"/*.workflow.json "$state/workflows/"
+cp "$examples"/*.rule.json "$state/rules/"
+
 dotnet "$bin_cloud" --urls "http://127.0.0.1:$portal_port" --mqtt "127.0.0.1:$mqtt_port" --data-dir "$state/cloud" \
-  --gateways "$state/gateways.json" >"$state/logs/cloud.log" 2>&1 &
+  --gateways "$state/gateways.json" --workflows "$state/workflows" --rules "$state/rules" >"$state/logs/cloud.log" 2>&1 &
 pids=($!)
 portal=$(wait_line "$state/logs/cloud.log" '^cloud: portal ' | awk '{print $3}')
 mqtt=$(wait_line "$state/logs/cloud.log" '^cloud: mqtt ' | awk '{print $3}')
