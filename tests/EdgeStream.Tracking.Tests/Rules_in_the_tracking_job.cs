@@ -229,5 +229,25 @@ public sealed class Rules_in_the_tracking_job
         Assert.DoesNotContain(restored.Steps(Ann), s => s is AlertRaised { AlertId: "waiting-too-long" });
     }
 
+    [Fact]
+    public void A_run_started_for_one_tag_never_lands_in_another_tags_state()
+    {
+        // The task's buffers are shared by every tag it runs: Ben's new run must not be merged into the
+        // pump's runs when the pump's timer empties them right after.
+        var run = new JobRun(
+            Rule("""{"id": "dock-dwell", "version": 1, "pattern": {"dwell": {"zone": "dock", "longerThan": "30m"}}}"""),
+            Rule("""{"id": "at-exit", "version": 1, "pattern": {"enters": {"kind": "exit"}}}"""));
+        run.Place(Pump, "dock", T0);
+        run.Rules.Catalog = run.Rules.Catalog.With(RuleReader.Read(RuleReader.Removal("dock-dwell", 2)), T0 + (10 * Min));
+        run.Place(Ben, "main-exit", T0 + (29 * Min));
+        run.Tick(T0 + (31 * Min));
+
+        Assert.True(run.Task.TryGetState(Pump, out var pump));
+        Assert.Null(pump.Rules);
+        Assert.True(run.Task.TryGetState(Ben, out var ben));
+        Assert.Equal(["at-exit"], ben.Rules!.Select(r => r.RuleId));
+        Assert.Empty(run.RuleSteps(Pump));
+    }
+
     private static RuleDefinition Rule(string json) => RuleReader.Read(json);
 }

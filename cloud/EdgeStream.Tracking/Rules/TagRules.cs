@@ -159,7 +159,6 @@ public sealed class TagRules
         var runs = state.Rules;
         var s = Begin(context, state);
         var added = s.Added;
-        added.Clear();
         var changed = false;
         var j = 0;
         foreach (var versions in candidates)
@@ -331,6 +330,7 @@ public sealed class TagRules
     {
         var s = _scratch ??= new Scratch();
         s.Outputs.Clear();
+        s.Added.Clear(); // the buffers are this thread's, shared by every tag it runs
         var t = s.Timers;
         t.Context = context;
         t.Workflows = Workflows;
@@ -345,6 +345,7 @@ public sealed class TagRules
 
     private static void End(Scratch s)
     {
+        s.Added.Clear();
         var t = s.Timers;
         t.Context = null;
         t.Runs = null;
