@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using EdgeStream.Rules.Definitions;
 
 namespace EdgeStream.Rules.Rules;
@@ -31,6 +32,9 @@ public sealed class RuleCatalog
     private readonly RuleVersion[][] _sightingsForAnyType;
     private readonly Func<string, string?> _kindOf;
     private readonly Func<string, TimeZoneInfo?> _timeZoneOf;
+    private readonly Dictionary<string, StartIndex> _startForType;
+    private readonly StartIndex _startForAnyType;
+    private readonly ConcurrentDictionary<(string? Type, string Zone, string? Kind), RuleVersion[][]> _startable = new();
 
     private RuleCatalog(Dictionary<string, RuleVersion[]> byId, Func<string, string?> kindOf, Func<string, TimeZoneInfo?> timeZoneOf)
     {
@@ -50,6 +54,8 @@ public sealed class RuleCatalog
         _sightingsForAnyType = [.. _forAnyType.Where(Sightings)];
         _sightingsForType = _forType.ToDictionary(kv => kv.Key, kv => kv.Value.Where(Sightings).ToArray(), StringComparer.Ordinal);
         WatchesSightings = byId.Values.Any(Sightings);
+        _startForAnyType = new StartIndex(_forAnyType);
+        _startForType = _forType.ToDictionary(kv => kv.Key, kv => new StartIndex(kv.Value), StringComparer.Ordinal);
 
         static RuleVersion[][] Sorted(IEnumerable<RuleVersion[]> rules) => [.. rules.OrderBy(v => v[0].Definition.Id, StringComparer.Ordinal)];
         static bool Sightings(RuleVersion[] v) => v.Any(x => x.Machine.WatchesSightings);
@@ -74,6 +80,34 @@ public sealed class RuleCatalog
     /// <summary>Of <see cref="Candidates"/>, those that count sightings (<c>missing</c>), in rule id order.</summary>
     public RuleVersion[][] SightingCandidates(string? assetType) =>
         assetType is not null && _sightingsForType.TryGetValue(assetType, out var rules) ? rules : _sightingsForAnyType.Length > 0 ? _sightingsForAnyType : None;
+
+    /// <summary>
+    /// Of <see cref="Candidates"/>, those that an input of <paramref name="kind"/> about
+    /// <paramref name="subject"/> (a zone, or an action's name) may start: the rules that name that zone,
+    /// its kind (as <paramref name="kindOfZone"/> says now), or that action; in rule id order. The others
+    /// need to see the input only when the tag already has a run of them.
+    /// </summary>
+    public RuleVersion[][] Startable(string? assetType, RuleInputKind kind, string subject, string? kindOfZone)
+    {
+        var index = assetType is not null && _startForType.TryGetValue(assetType, out var i) ? i : _startForAnyType;
+        if (kind == RuleInputKind.Action)
+        {
+            return index.Actions.GetValueOrDefault(subject) ?? None;
+        }
+
+        return _startable.GetOrAdd((assetType, subject, kindOfZone), key =>
+        {
+            var byZone = index.Zones.GetValueOrDefault(key.Zone) ?? None;
+            var byKind = key.Kind is null ? None : index.Kinds.GetValueOrDefault(key.Kind) ?? None;
+            return byKind.Length == 0 ? byZone : byZone.Length == 0 ? byKind : [.. byZone.Concat(byKind).Distinct().OrderBy(v => v[0].Definition.Id, StringComparer.Ordinal)];
+        });
+    }
+
+    /// <summary>The kind of <paramref name="zone"/>, as the catalog's machines see it (null: unknown).</summary>
+    public string? KindOf(string zone) => _kindOf(zone);
+
+    /// <summary>Every version of rule <paramref name="id"/>, oldest first, or null.</summary>
+    public RuleVersion[]? VersionsOf(string id) => _byId.GetValueOrDefault(id);
 
     /// <summary>Version <paramref name="version"/> of rule <paramref name="id"/>, or null.</summary>
     public RuleVersion? Get(string id, int version) =>
@@ -126,6 +160,28 @@ public sealed class RuleCatalog
         var added = new RuleVersion(rule, effectiveUs, new RuleMachine(rule, _kindOf, _timeZoneOf));
         var byId = new Dictionary<string, RuleVersion[]>(_byId, StringComparer.Ordinal) { [rule.Id] = [.. versions ?? [], added] };
         return new RuleCatalog(byId, _kindOf, _timeZoneOf);
+    }
+
+    /// <summary>One type's rules by the zones, kinds and actions their versions name, each list in rule id order.</summary>
+    private sealed class StartIndex
+    {
+        public StartIndex(RuleVersion[][] rules)
+        {
+            Zones = Index(rules, m => m.Zones);
+            Kinds = Index(rules, m => m.Kinds);
+            Actions = Index(rules, m => m.Actions);
+        }
+
+        public Dictionary<string, RuleVersion[][]> Zones { get; }
+
+        public Dictionary<string, RuleVersion[][]> Kinds { get; }
+
+        public Dictionary<string, RuleVersion[][]> Actions { get; }
+
+        private static Dictionary<string, RuleVersion[][]> Index(RuleVersion[][] rules, Func<RuleMachine, IReadOnlyList<string>> names) =>
+            rules.SelectMany(v => v.SelectMany(x => names(x.Machine)).Distinct().Select(n => (Name: n, Rule: v)))
+                .GroupBy(x => x.Name, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Select(x => x.Rule).ToArray(), StringComparer.Ordinal);
     }
 
     private static DefinitionException Refused(string path, string message) => new([new DefinitionError(1, path, message)]);

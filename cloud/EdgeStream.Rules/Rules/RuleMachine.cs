@@ -69,6 +69,7 @@ public sealed class RuleMachine
     private readonly string[] _zones;
     private readonly string[] _kinds;
     private readonly string[] _actions;
+    private readonly string? _tail;
 
     /// <summary>Creates the machine; <paramref name="kindOf"/> says what kind a zone is, <paramref name="timeZoneOf"/> the time zone of its site (null: unknown, UTC).</summary>
     public RuleMachine(RuleDefinition rule, Func<string, string?> kindOf, Func<string, TimeZoneInfo?> timeZoneOf)
@@ -81,10 +82,20 @@ public sealed class RuleMachine
         _zones = [.. matches.Select(m => m.Zone).OfType<string>().Distinct()];
         _kinds = [.. matches.Select(m => m.Kind).OfType<string>().Distinct()];
         _actions = [.. Steps(rule.Pattern).Where(s => s.Kind == RuleStepKind.Action).Select(s => s.Action!).Distinct()];
+        _tail = TailOf(rule.Pattern);
     }
 
     /// <summary>The definition run.</summary>
     public RuleDefinition Definition => _rule;
+
+    /// <summary>The zones the pattern names (any input in one of them may start a run).</summary>
+    public IReadOnlyList<string> Zones => _zones;
+
+    /// <summary>The kinds of zone the pattern names.</summary>
+    public IReadOnlyList<string> Kinds => _kinds;
+
+    /// <summary>The actions the pattern names.</summary>
+    public IReadOnlyList<string> Actions => _actions;
 
     /// <summary>
     /// False when the input cannot start anything for a run that holds nothing: it names no zone, kind or
@@ -110,7 +121,7 @@ public sealed class RuleMachine
                 if (kind == RuleInputKind.Enter && Matches(p.Zone, subject))
                 {
                     run.Zone = subject;
-                    Raise(ref run, atUs, subject, $"entered {subject}", outputs);
+                    Raise(ref run, atUs, subject, "entered ", null, outputs);
                 }
                 else if (kind == RuleInputKind.Leave && run.Raised && run.Zone == subject)
                 {
@@ -122,7 +133,7 @@ public sealed class RuleMachine
                 if (kind == RuleInputKind.Leave && Matches(p.Zone, subject))
                 {
                     run.Zone = subject;
-                    Raise(ref run, atUs, subject, $"left {subject}", outputs);
+                    Raise(ref run, atUs, subject, "left ", null, outputs);
                 }
                 else if (kind == RuleInputKind.Enter && run.Raised && Matches(p.Zone, subject))
                 {
@@ -184,7 +195,7 @@ public sealed class RuleMachine
                 if (Is(p.Then, kind, subject) && run.AnchorUs != 0 && atUs - run.AnchorUs <= Us(p.Within))
                 {
                     run.AnchorUs = 0;
-                    Raise(ref run, atUs, kind == RuleInputKind.Action ? run.Zone : subject, null, outputs);
+                    Raise(ref run, atUs, kind == RuleInputKind.Action ? run.Zone : subject, null, _tail, outputs);
                     run.Raised = false; // nothing clears it by itself: it is resolved by hand
                 }
                 else if (Is(p.First, kind, subject))
@@ -225,7 +236,7 @@ public sealed class RuleMachine
                 else if (kind == RuleInputKind.Enter && Matches(p.Exit, subject) && (run.AnchorUs == 0 || atUs - run.AnchorUs > Us(p.Within)))
                 {
                     run.Zone = subject;
-                    Raise(ref run, atUs, subject, $"entered {subject} with no {string.Join(" or ", p.AuthorisedBy)} in the {Text(p.Within)} before", outputs);
+                    Raise(ref run, atUs, subject, "entered ", _tail, outputs);
                 }
 
                 break;
@@ -244,10 +255,10 @@ public sealed class RuleMachine
         switch (_rule.Pattern)
         {
             case DwellPattern p:
-                Raise(ref run, timeUs, run.Zone, $"in {run.Zone} longer than {Text(p.LongerThan)}", outputs);
+                Raise(ref run, timeUs, run.Zone, "in ", _tail, outputs);
                 break;
             case AbsentPattern p:
-                Raise(ref run, timeUs, run.Zone, $"away from {run.Zone} for {Text(p.For)}", outputs);
+                Raise(ref run, timeUs, run.Zone, "away from ", _tail, outputs);
                 break;
             case MissingPattern p:
                 if (lastSeenUs + Us(p.For) > timeUs)
@@ -256,12 +267,12 @@ public sealed class RuleMachine
                 }
                 else
                 {
-                    Raise(ref run, timeUs, null, $"seen nowhere for {Text(p.For)}", outputs);
+                    Raise(ref run, timeUs, null, null, _tail, outputs);
                 }
 
                 break;
             case NotFollowedByPattern p:
-                Raise(ref run, timeUs, run.Zone, $"{p.First} with no {p.Then} within {Text(p.Within)}", outputs);
+                Raise(ref run, timeUs, run.Zone, null, _tail, outputs);
                 break;
         }
 
@@ -405,7 +416,8 @@ public sealed class RuleMachine
         timers.Delete(time, clock);
     }
 
-    private void Raise(ref RuleRun run, long atUs, string? zone, string? detail, List<WorkflowOutput> outputs)
+    /// <summary>Opens the alert, unless one is open or the calendar says no; its text is the rule's message, or <paramref name="lead"/> + the zone + <paramref name="tail"/> (made only then: this is on the hot path).</summary>
+    private void Raise(ref RuleRun run, long atUs, string? zone, string? lead, string? tail, List<WorkflowOutput> outputs)
     {
         if (run.Raised || !InCalendar(atUs, zone))
         {
@@ -413,7 +425,8 @@ public sealed class RuleMachine
         }
 
         run.Raised = true;
-        outputs.Add(new AlertRaised(_rule.Id, zone ?? string.Empty, _rule.Severity, _rule.Message ?? detail ?? Describe(), atUs));
+        var text = _rule.Message ?? (lead is null ? tail ?? _rule.Id : string.Concat(lead, zone, tail));
+        outputs.Add(new AlertRaised(_rule.Id, zone ?? string.Empty, _rule.Severity, text, atUs));
     }
 
     private void Clear(ref RuleRun run, long atUs, string reason, List<WorkflowOutput> outputs)
@@ -435,7 +448,17 @@ public sealed class RuleMachine
         return calendar.Contains(TimeZoneInfo.ConvertTimeFromUtc(utc, zoneTime));
     }
 
-    private string Describe() => _rule.Pattern is FollowedByPattern p ? $"{p.First} then {p.Then} within {Text(p.Within)}" : _rule.Id;
+    /// <summary>What follows the zone in an alert's text made from the pattern (the whole text when it names no zone), made once.</summary>
+    private static string? TailOf(RulePattern? pattern) => pattern switch
+    {
+        DwellPattern p => " longer than " + Text(p.LongerThan),
+        AbsentPattern p => " for " + Text(p.For),
+        MissingPattern p => "seen nowhere for " + Text(p.For),
+        FollowedByPattern p => $"{p.First} then {p.Then} within {Text(p.Within)}",
+        NotFollowedByPattern p => $"{p.First} with no {p.Then} within {Text(p.Within)}",
+        ExitWithoutPattern p => $" with no {string.Join(" or ", p.AuthorisedBy)} in the {Text(p.Within)} before",
+        _ => null,
+    };
 
     private static string Describe(RuleInputKind kind, string? subject) => kind switch
     {

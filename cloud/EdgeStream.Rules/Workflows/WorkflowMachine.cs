@@ -79,7 +79,7 @@ public sealed class WorkflowMachine
     public bool IsOver(in WorkflowRun run) => _definition.States[run.State].Final;
 
     /// <summary>True when the run waits for a deadline at <paramref name="timeUs"/> on <paramref name="clock"/> (a host that shares the asset's timers must not withdraw it).</summary>
-    public bool Waits(in WorkflowRun run, long timeUs, TimerClock clock) => Deadlines(run).Contains((timeUs, clock));
+    public bool Waits(in WorkflowRun run, long timeUs, TimerClock clock) => Deadlines(run, Lists.Probe).Contains((timeUs, clock));
 
     /// <summary>A new run in the initial state from <paramref name="atUs"/>.</summary>
     public WorkflowRun Start(long atUs, IWorkflowTimers timers)
@@ -99,7 +99,7 @@ public sealed class WorkflowMachine
     /// </summary>
     public void Adopt(WorkflowMachine older, ref WorkflowRun run, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
     {
-        var before = older.Deadlines(run);
+        var before = older.Deadlines(run, Lists.Before);
         var oldState = older._definition.States[run.State];
         var index = FindIndex(_definition.States, s => s.Name == oldState.Name);
         var alerts = index >= 0 ? _definition.States[index].Alerts : [];
@@ -142,7 +142,7 @@ public sealed class WorkflowMachine
     /// <summary>The asset entered <paramref name="zone"/> at <paramref name="atUs"/>.</summary>
     public void OnEnter(ref WorkflowRun run, string zone, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
     {
-        var before = Deadlines(run);
+        var before = Deadlines(run, Lists.Before);
         if (run.LeftZone == zone)
         {
             // Back in the zone it left: the absence no longer holds.
@@ -157,7 +157,7 @@ public sealed class WorkflowMachine
     /// <summary>The asset left <paramref name="zone"/> at <paramref name="atUs"/> (to another zone or to nowhere).</summary>
     public void OnLeave(ref WorkflowRun run, string zone, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
     {
-        var before = Deadlines(run);
+        var before = Deadlines(run, Lists.Before);
         if (run.Zone == zone)
         {
             run.Zone = null;
@@ -178,7 +178,7 @@ public sealed class WorkflowMachine
     /// <summary>An operator's action on the asset.</summary>
     public void OnManual(ref WorkflowRun run, string action, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs, string? by = null)
     {
-        var before = Deadlines(run);
+        var before = Deadlines(run, Lists.Before);
         Fire(ref run, atUs, t => t is ManualTrigger m && m.Action == action, by is null ? $"manual {action}" : $"manual {action} by {by}", outputs);
         Sync(before, run, timers);
     }
@@ -186,7 +186,7 @@ public sealed class WorkflowMachine
     /// <summary>An asset of <paramref name="assetType"/> entered the zone this asset is in.</summary>
     public void OnPeerEnters(ref WorkflowRun run, string assetType, long atUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
     {
-        var before = Deadlines(run);
+        var before = Deadlines(run, Lists.Before);
         var zone = run.Zone;
         Fire(ref run, atUs, t => t is PeerEntersTrigger p && p.AssetType == assetType, $"{assetType} entered {zone}", outputs);
         Sync(before, run, timers);
@@ -200,7 +200,7 @@ public sealed class WorkflowMachine
             return;
         }
 
-        var before = Deadlines(run);
+        var before = Deadlines(run, Lists.Before);
         var state = _definition.States[run.State];
         for (var i = 0; i < state.Alerts.Count && i < 64; i++)
         {
@@ -271,9 +271,10 @@ public sealed class WorkflowMachine
     /// the absence from the zone it left. Timers follow this set exactly (<see cref="Sync"/>), so a
     /// deadline two purposes share stays armed while either still needs it, and none is left behind.
     /// </summary>
-    private HashSet<(long Time, TimerClock Clock)> Deadlines(in WorkflowRun run)
+    /// <remarks>Filled into <paramref name="due"/>, one of this thread's lists (<see cref="Lists"/>): this runs at every step, and must not allocate.</remarks>
+    private List<(long Time, TimerClock Clock)> Deadlines(in WorkflowRun run, List<(long Time, TimerClock Clock)> due)
     {
-        var due = new HashSet<(long, TimerClock)>();
+        due.Clear();
         if (IsOver(run))
         {
             return due;
@@ -284,7 +285,7 @@ public sealed class WorkflowMachine
         {
             if ((run.FiredAlerts & (1UL << i)) == 0)
             {
-                due.Add((run.SinceUs + (long)alerts[i].After.TotalMicroseconds, alerts[i].Clock));
+                Add(due, (run.SinceUs + (long)alerts[i].After.TotalMicroseconds, alerts[i].Clock));
             }
         }
 
@@ -292,29 +293,62 @@ public sealed class WorkflowMachine
         {
             if (t.On is DwellTrigger d)
             {
-                due.Add((run.SinceUs + (long)d.After.TotalMicroseconds, d.Clock));
+                Add(due, (run.SinceUs + (long)d.After.TotalMicroseconds, d.Clock));
             }
             else if (t.On is LeaveTrigger { AbsentFor: { } a } l && run.LeftZone is { } left && Matches(l.Zone, left))
             {
-                due.Add((run.LeftAtUs + (long)a.TotalMicroseconds, l.Clock));
+                Add(due, (run.LeftAtUs + (long)a.TotalMicroseconds, l.Clock));
             }
         }
 
         return due;
     }
 
-    private void Sync(HashSet<(long Time, TimerClock Clock)> before, in WorkflowRun run, IWorkflowTimers timers)
+    private void Sync(List<(long Time, TimerClock Clock)> before, in WorkflowRun run, IWorkflowTimers timers)
     {
-        var after = Deadlines(run);
-        foreach (var (time, clock) in before.Except(after))
+        var after = Deadlines(run, Lists.After);
+        foreach (var d in before)
         {
-            timers.Delete(time, clock);
+            if (!after.Contains(d))
+            {
+                timers.Delete(d.Time, d.Clock);
+            }
         }
 
-        foreach (var (time, clock) in after.Except(before))
+        foreach (var d in after)
         {
-            timers.Register(time, clock);
+            if (!before.Contains(d))
+            {
+                timers.Register(d.Time, d.Clock);
+            }
         }
+    }
+
+    private static void Add(List<(long Time, TimerClock Clock)> due, (long Time, TimerClock Clock) deadline)
+    {
+        if (!due.Contains(deadline))
+        {
+            due.Add(deadline);
+        }
+    }
+
+    /// <summary>Per-thread lists for the deadline sets: a set is a handful of entries, compared in place.</summary>
+    private static class Lists
+    {
+        [ThreadStatic]
+        private static List<(long, TimerClock)>? _before;
+
+        [ThreadStatic]
+        private static List<(long, TimerClock)>? _after;
+
+        [ThreadStatic]
+        private static List<(long, TimerClock)>? _probe;
+
+        public static List<(long Time, TimerClock Clock)> Before => _before ??= [];
+
+        public static List<(long Time, TimerClock Clock)> After => _after ??= [];
+
+        public static List<(long Time, TimerClock Clock)> Probe => _probe ??= [];
     }
 
     private bool Matches(ZoneMatch match, string zone) =>

@@ -136,9 +136,11 @@ public sealed class TagRules
     }
 
     /// <summary>
-    /// Hands the input to every rule that watches the tag's asset, walking the catalog's candidates and the
-    /// tag's runs together (both in rule id order). Unless the input is a sighting, a run whose rule no
-    /// longer watches the asset (removed, or the asset changed) is retired on the way.
+    /// Hands the input to the rules it concerns, walking two lists in rule id order together: the rules the
+    /// input may start (the catalog's index by zone, kind and action; for a sighting, the rules that count
+    /// sightings) and the tag's runs. A rule with neither a run nor a reason to start is not visited, which
+    /// is most of the rules for most events. Unless the input is a sighting, a run whose rule no longer
+    /// watches the asset (removed, or the asset changed) is retired on the way.
     /// </summary>
     private void Dispatch(ref TagState state, RuleInputKind kind, string? subject, long atUs, int gateway, KeyedContext<Epc, TrackingOutput> context)
     {
@@ -155,33 +157,45 @@ public sealed class TagRules
         }
 
         var seen = kind == RuleInputKind.Seen;
-        var candidates = profile is null ? [] : seen ? catalog.SightingCandidates(profile.Type) : catalog.Candidates(profile.Type);
+        var startable = profile is null ? []
+            : seen ? catalog.SightingCandidates(profile.Type)
+            : catalog.Startable(profile.Type, kind, subject!, kind == RuleInputKind.Action ? null : catalog.KindOf(subject!));
         var runs = state.Rules;
+        var runCount = runs?.Length ?? 0;
         var s = Begin(context, state);
         var added = s.Added;
         var changed = false;
-        var j = 0;
-        foreach (var versions in candidates)
+        int i = 0, j = 0;
+        while (i < startable.Length || j < runCount)
         {
-            var id = versions[0].Definition.Id;
-            for (; runs is not null && j < runs.Length && string.CompareOrdinal(runs[j].RuleId, id) < 0; j++)
+            var c = i == startable.Length ? 1 : j == runCount ? -1 : string.CompareOrdinal(startable[i][0].Definition.Id, runs![j].RuleId);
+            var has = c >= 0;
+            var versions = c <= 0 ? startable[i++] : null;
+            if (has && versions is null)
             {
-                changed |= !seen && Retire(catalog, ref runs[j], atUs, "the asset no longer matches the rule", s, context);
+                // A run of a rule this input cannot start: it still sees the input, unless it is a sighting.
+                if (seen)
+                {
+                    j++;
+                    continue;
+                }
+
+                versions = catalog.VersionsOf(runs![j].RuleId);
+                if (versions is null)
+                {
+                    changed |= Retire(catalog, ref runs[j++], atUs, "rule unknown", s, context);
+                    continue;
+                }
             }
 
-            var has = runs is not null && j < runs.Length && runs[j].RuleId == id;
-            var version = RuleCatalog.At(versions, atUs);
-            if ((!has || runs![j].IsEmpty) && !version.Machine.MayStart(kind, subject))
-            {
-                j += has ? 1 : 0;
-                continue; // nothing pending, and nothing this input could start
-            }
-
-            if (!version.Definition.Enabled || !version.Definition.Assets.Matches(profile!.Type, profile.Attributes))
+            var version = RuleCatalog.At(versions!, atUs);
+            var id = version.Definition.Id;
+            if (profile is null || !version.Definition.Enabled || !version.Definition.Assets.Matches(profile.Type, profile.Attributes))
             {
                 if (has)
                 {
-                    changed |= !seen && Retire(catalog, ref runs![j], atUs, version.Definition.Enabled ? "the asset no longer matches the rule" : "rule removed", s, context);
+                    var reason = profile is null ? "the asset is no longer registered" : version.Definition.Enabled ? "the asset no longer matches the rule" : "rule removed";
+                    changed |= !seen && Retire(catalog, ref runs![j], atUs, reason, s, context);
                     j++;
                 }
 
@@ -206,11 +220,6 @@ public sealed class TagRules
             }
 
             Emit(version, s, gateway, context);
-        }
-
-        for (; !seen && runs is not null && j < runs.Length; j++)
-        {
-            changed |= Retire(catalog, ref runs[j], atUs, profile is null ? "the asset is no longer registered" : "the asset no longer matches the rule", s, context);
         }
 
         if (changed || added.Count > 0)
