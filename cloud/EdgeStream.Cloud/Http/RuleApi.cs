@@ -56,19 +56,14 @@ public static class RuleApi
 
     private static async Task<IResult> DeleteAsync(string id, string? effective, string? by, DefinitionDirectory definitions, CancellationToken ct)
     {
-        if (!TrackingApi.TryTime(effective, "effective", long.MinValue, out var effectiveUs, out var error))
+        if (WorkflowApi.WhoAndWhen(effective, by, "removes the rule", out var effectiveUs) is { } error)
         {
-            return error!;
-        }
-
-        if (string.IsNullOrWhiteSpace(by))
-        {
-            return TrackingApi.BadRequest("by is required: who removes the rule (?by=NAME).");
+            return error;
         }
 
         try
         {
-            var removal = await definitions.RemoveRuleAsync(id, by, effectiveUs == long.MinValue ? null : effectiveUs, ct);
+            var removal = await definitions.RemoveRuleAsync(id, by!, effectiveUs, ct);
             return removal is null ? TrackingApi.NotFound("rule", id) : Results.Json(Saved(removal.Definition, removal.EffectiveUs), CloudApi.Json);
         }
         catch (DefinitionException ex)

@@ -78,14 +78,9 @@ public static class WorkflowApi
     /// <summary>Reads a definition body with its <c>effective</c> time (null: the default) and who saves it; or the 400 answer.</summary>
     internal static async Task<(string? Body, long? EffectiveUs, IResult? Error)> ReadDefinitionAsync(HttpRequest request, string? effective, string? by, string what, CancellationToken ct)
     {
-        if (!TrackingApi.TryTime(effective, "effective", long.MinValue, out var effectiveUs, out var error))
+        if (WhoAndWhen(effective, by, "saves this version", out var effectiveUs) is { } error)
         {
             return (null, null, error);
-        }
-
-        if (string.IsNullOrWhiteSpace(by))
-        {
-            return (null, null, TrackingApi.BadRequest("by is required: who saves this version (?by=NAME)."));
         }
 
         using var buffer = new MemoryStream();
@@ -95,7 +90,25 @@ public static class WorkflowApi
             return (null, null, TrackingApi.BadRequest($"the body must be a {what} definition (JSON) of 1 byte to {MaxDefinitionBytes} bytes."));
         }
 
-        return (Encoding.UTF8.GetString(buffer.ToArray()), effectiveUs == long.MinValue ? null : effectiveUs, null);
+        return (Encoding.UTF8.GetString(buffer.ToArray()), effectiveUs, null);
+    }
+
+    /// <summary>Who changes a definition (<c>?by=</c>, required) and from when (<c>?effective=</c>, null: the default); or the 400 answer.</summary>
+    internal static IResult? WhoAndWhen(string? effective, string? by, string doing, out long? effectiveUs)
+    {
+        effectiveUs = null;
+        if (!TrackingApi.TryTime(effective, "effective", long.MinValue, out var at, out var error))
+        {
+            return error;
+        }
+
+        if (string.IsNullOrWhiteSpace(by))
+        {
+            return TrackingApi.BadRequest($"by is required: who {doing} (?by=NAME).");
+        }
+
+        effectiveUs = at == long.MinValue ? null : at;
+        return null;
     }
 
     /// <summary>422 with every problem as <c>errors: [{line, path, message}]</c>.</summary>

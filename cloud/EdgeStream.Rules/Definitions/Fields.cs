@@ -91,6 +91,24 @@ internal static partial class Fields
         return fallback;
     }
 
+    /// <summary>
+    /// The one member of <paramref name="node"/> named in <paramref name="choices"/> (unknown members are
+    /// reported too); null, with the error, when none or several are given. <paramref name="what"/> names
+    /// them in the message ("exactly one trigger of …").
+    /// </summary>
+    internal static (string Key, PositionedJson Value)? OneOf(PositionedJson node, string[] choices, string what, List<DefinitionError> errors)
+    {
+        Known(node, choices, errors);
+        var given = node.Members.Where(m => choices.Contains(m.Key)).ToList();
+        if (given.Count == 1)
+        {
+            return given[0];
+        }
+
+        errors.Add(new DefinitionError(node.Line, node.Path, $"exactly one {what}{string.Join(", ", choices)}; {(given.Count == 0 ? "none is" : string.Join(" and ", given.Select(g => g.Key)) + " are")} given."));
+        return null;
+    }
+
     /// <summary>A zone match of <paramref name="node"/>: <c>zone</c> (a zone's name) or <c>kind</c> (every zone of that kind), exactly one.</summary>
     internal static ZoneMatch? ZoneOf(PositionedJson node, List<DefinitionError> errors)
     {

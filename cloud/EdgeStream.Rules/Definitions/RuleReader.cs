@@ -164,16 +164,7 @@ public static class RuleReader
 
     private static RulePattern? Pattern(PositionedJson on, List<DefinitionError> errors)
     {
-        Known(on, Patterns, errors);
-        var given = on.Members.Where(m => Patterns.Contains(m.Key)).ToList();
-        if (given.Count != 1)
-        {
-            errors.Add(new DefinitionError(on.Line, on.Path, $"exactly one pattern of {string.Join(", ", Patterns)}; {(given.Count == 0 ? "none is" : string.Join(" and ", given.Select(g => g.Key)) + " are")} given."));
-            return null;
-        }
-
-        var (kind, node) = given[0];
-        if (!Expect(node, JsonValueKind.Object, "an object", errors))
+        if (OneOf(on, Patterns, "pattern of ", errors) is not (var kind, var node) || !Expect(node, JsonValueKind.Object, "an object", errors))
         {
             return null;
         }
@@ -249,15 +240,11 @@ public static class RuleReader
             return null;
         }
 
-        Known(node, Steps, errors);
-        var given = node.Members.Where(m => Steps.Contains(m.Key)).ToList();
-        if (given.Count != 1)
+        if (OneOf(node, Steps, "of ", errors) is not (var kind, var value))
         {
-            errors.Add(new DefinitionError(node.Line, node.Path, $"exactly one of {string.Join(", ", Steps)}; {(given.Count == 0 ? "none is" : string.Join(" and ", given.Select(g => g.Key)) + " are")} given."));
             return null;
         }
 
-        var (kind, value) = given[0];
         if (kind == "action")
         {
             return value.Kind == JsonValueKind.String && NamePattern().IsMatch(value.Text!)

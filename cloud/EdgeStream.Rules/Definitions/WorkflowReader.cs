@@ -190,15 +190,11 @@ public static class WorkflowReader
 
     private static WorkflowTrigger? Trigger(PositionedJson on, List<DefinitionError> errors)
     {
-        Known(on, Triggers, errors);
-        var given = on.Members.Where(m => Triggers.Contains(m.Key)).ToList();
-        if (given.Count != 1)
+        if (OneOf(on, Triggers, "trigger of ", errors) is not (var kind, var node))
         {
-            errors.Add(new DefinitionError(on.Line, on.Path, $"exactly one trigger of {string.Join(", ", Triggers)}; {(given.Count == 0 ? "none is" : string.Join(" and ", given.Select(g => g.Key)) + " are")} given."));
             return null;
         }
 
-        var (kind, node) = given[0];
         switch (kind)
         {
             case "manual":

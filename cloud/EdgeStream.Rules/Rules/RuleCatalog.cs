@@ -73,16 +73,12 @@ public sealed class RuleCatalog
     /// <summary>True when some version counts sightings (<c>missing</c>): only then do reads reach rules.</summary>
     public bool WatchesSightings { get; }
 
-    /// <summary>The rules that may watch an asset of <paramref name="assetType"/>, each as its versions (pick one with <see cref="At"/>), in rule id order.</summary>
-    public RuleVersion[][] Candidates(string? assetType) =>
-        assetType is not null && _forType.TryGetValue(assetType, out var rules) ? rules : _forAnyType.Length > 0 ? _forAnyType : None;
-
-    /// <summary>Of <see cref="Candidates"/>, those that count sightings (<c>missing</c>), in rule id order.</summary>
+    /// <summary>The rules that may watch an asset of <paramref name="assetType"/> and count sightings (<c>missing</c>), each as its versions, in rule id order.</summary>
     public RuleVersion[][] SightingCandidates(string? assetType) =>
         assetType is not null && _sightingsForType.TryGetValue(assetType, out var rules) ? rules : _sightingsForAnyType.Length > 0 ? _sightingsForAnyType : None;
 
     /// <summary>
-    /// Of <see cref="Candidates"/>, those that an input of <paramref name="kind"/> about
+    /// The rules watching <paramref name="assetType"/> that an input of <paramref name="kind"/> about
     /// <paramref name="subject"/> (a zone, or an action's name) may start: the rules that name that zone,
     /// its kind (as <paramref name="kindOfZone"/> says now), or that action; in rule id order. The others
     /// need to see the input only when the tag already has a run of them.

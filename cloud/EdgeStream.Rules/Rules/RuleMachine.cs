@@ -88,7 +88,7 @@ public sealed class RuleMachine
     /// <summary>The definition run.</summary>
     public RuleDefinition Definition => _rule;
 
-    /// <summary>The zones the pattern names (any input in one of them may start a run).</summary>
+    /// <summary>The zones the pattern names (any input in one of them may start a run; the catalog indexes rules by these).</summary>
     public IReadOnlyList<string> Zones => _zones;
 
     /// <summary>The kinds of zone the pattern names.</summary>
@@ -96,18 +96,6 @@ public sealed class RuleMachine
 
     /// <summary>The actions the pattern names.</summary>
     public IReadOnlyList<string> Actions => _actions;
-
-    /// <summary>
-    /// False when the input cannot start anything for a run that holds nothing: it names no zone, kind or
-    /// action of the pattern. The host skips such rules for tags without a run of them, which is most
-    /// rules for most events.
-    /// </summary>
-    public bool MayStart(RuleInputKind kind, string? subject) => kind switch
-    {
-        RuleInputKind.Seen => _rule.Pattern is MissingPattern,
-        RuleInputKind.Action => _actions.Length > 0 && Array.IndexOf(_actions, subject) >= 0,
-        _ => subject is not null && (Array.IndexOf(_zones, subject) >= 0 || (_kinds.Length > 0 && _kindOf(subject) is { } k && Array.IndexOf(_kinds, k) >= 0)),
-    };
 
     /// <summary>True when the rule counts every sighting (<c>missing</c>), so that the host hands it reads too.</summary>
     public bool WatchesSightings => _rule.Pattern is MissingPattern;

@@ -49,14 +49,9 @@ public sealed class TagRules
     internal TagWorkflows? Workflows { get; set; }
 
     /// <summary>True when one of <paramref name="runs"/> waits for a deadline at <paramref name="timeUs"/> on <paramref name="clock"/>, other than <paramref name="except"/>'s.</summary>
-    internal static bool Waits(RuleRun[]? runs, long timeUs, TimerClock clock, string? except = null)
+    internal static bool Waits(ReadOnlySpan<RuleRun> runs, long timeUs, TimerClock clock, string? except = null)
     {
-        if (runs is null)
-        {
-            return false;
-        }
-
-        foreach (ref readonly var r in runs.AsSpan())
+        foreach (ref readonly var r in runs)
         {
             if (r.DeadlineUs == timeUs && r.Clock == clock && r.RuleId != except)
             {
@@ -114,19 +109,14 @@ public sealed class TagRules
                 continue;
             }
 
-            var run = runs[i];
-            s.Timers.Own = run.RuleId;
-            var version = Current(catalog, ref run, time, state.LastSeenUs, s);
-            if (version is not null)
+            s.Timers.Own = runs[i].RuleId;
+            if (Current(catalog, ref runs[i], time, state.LastSeenUs, s) is not { } version)
             {
-                version.Machine.OnTimer(ref run, time, clock, state.LastSeenUs, s.Timers, s.Outputs);
-            }
-            else if ((version = catalog.Get(run.RuleId, run.Version)) is not null)
-            {
-                version.Machine.Retire(ref run, time, s.Timers, s.Outputs, "rule removed");
+                Retire(catalog, ref runs[i], time, "rule removed", s, context);
+                continue;
             }
 
-            runs[i] = run;
+            version.Machine.OnTimer(ref runs[i], time, clock, state.LastSeenUs, s.Timers, s.Outputs);
             Emit(version, s, NameTable.None, context);
         }
 
@@ -431,7 +421,7 @@ public sealed class TagRules
         {
             if ((clock == TimerClock.Processing && OverrideUntilUs == timeUs)
                 || Waits(Runs, timeUs, clock, Own)
-                || (Added is { Count: > 0 } added && Waits([.. added], timeUs, clock, Own))
+                || (Added is { } added && Waits(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(added), timeUs, clock, Own))
                 || (WorkflowId is { } id && Workflows is { } w && w.Waits(id, WorkflowVersion, Workflow, timeUs, clock)))
             {
                 return;
