@@ -17,6 +17,17 @@ public sealed record EventLogSettings
 
     /// <summary>Settings of the Kafka log; required when <see cref="Kind"/> is <c>kafka</c>.</summary>
     public KafkaLogOptions? Kafka { get; init; }
+
+    /// <summary>
+    /// The settings of a second log beside this one, for records a stage of the cloud derives (the zone
+    /// log): the same kind and settings, in the folder <c>{Directory}-{suffix}</c> or the topic
+    /// <c>{Topic}-{suffix}</c>.
+    /// </summary>
+    public EventLogSettings Beside(string suffix) => this with
+    {
+        Embedded = Embedded is { } e ? e with { Directory = Path.TrimEndingDirectorySeparator(e.Directory) + "-" + suffix, Name = e.Name + "-" + suffix } : null,
+        Kafka = Kafka is { } k ? k with { Topic = k.Topic + "-" + suffix } : null,
+    };
 }
 
 /// <summary>Opens the event log that <see cref="EventLogSettings"/> selects.</summary>

@@ -250,7 +250,13 @@ public partial class SqlTrackingStore
     {
         foreach (var w in steps)
         {
-            await EnsureTagAsync(q, w.Epc, seen, ct);
+            // A zone's alert names the zone as its asset, and no tag.
+            var holder = w.Subject is null ? HolderOf : "@z";
+            if (w.Subject is null)
+            {
+                await EnsureTagAsync(q, w.Epc, seen, ct);
+            }
+
             switch (w.Kind)
             {
                 case WorkflowRecordKind.StateChanged:
@@ -275,10 +281,11 @@ public partial class SqlTrackingStore
                     break;
                 case WorkflowRecordKind.AlertRaised:
                     var opened = await q.ScalarAsync(
-                        $"INSERT INTO alerts (rule_id, asset_id, epc, state, severity, message, status, level, level_us, raised_us, raise_output) VALUES (@r, {HolderOf}, @e, @s, @sv, @m, 'open', 1, @now, @t, @o) ON CONFLICT DO NOTHING RETURNING id",
+                        $"INSERT INTO alerts (rule_id, asset_id, epc, state, severity, message, status, level, level_us, raised_us, raise_output) VALUES (@r, {holder}, @e, @s, @sv, @m, 'open', 1, @now, @t, @o) ON CONFLICT DO NOTHING RETURNING id",
                         ct,
                         ("@r", w.RuleId),
-                        ("@e", w.Epc),
+                        ("@e", w.Subject is null ? w.Epc : null),
+                        ("@z", w.Subject),
                         ("@s", w.State),
                         ("@sv", w.Severity ?? "warning"),
                         ("@m", w.Message),
@@ -293,12 +300,13 @@ public partial class SqlTrackingStore
                     break;
                 case WorkflowRecordKind.AlertCleared:
                     var cleared = await q.ScalarAsync(
-                        $"UPDATE alerts SET status = 'resolved', resolved_us = @t, resolved_by = @a WHERE rule_id = @r AND asset_id = {HolderOf} AND status <> 'resolved' AND raised_us <= @t RETURNING id",
+                        $"UPDATE alerts SET status = 'resolved', resolved_us = @t, resolved_by = @a WHERE rule_id = @r AND asset_id = {holder} AND status <> 'resolved' AND raised_us <= @t RETURNING id",
                         ct,
                         ("@t", w.AtUs),
                         ("@a", w.Actor),
                         ("@r", w.RuleId),
-                        ("@e", w.Epc));
+                        ("@e", w.Epc),
+                        ("@z", w.Subject));
                     if (cleared is not null)
                     {
                         await AddStepAsync(q, Convert.ToInt64(cleared, CultureInfo.InvariantCulture), w.AtUs, "resolved", w.Actor, "condition cleared: " + w.Cause, ct);

@@ -133,7 +133,8 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     {
         error = m.Kind switch
         {
-            ManualKind.Place or ManualKind.Override when string.IsNullOrEmpty(m.Zone) => $"manual {m.Kind} names no zone",
+            ManualKind.Place or ManualKind.Override or ManualKind.Peer when string.IsNullOrEmpty(m.Zone) => $"manual {m.Kind} names no zone",
+            ManualKind.Peer when string.IsNullOrEmpty(m.Action) => "peer event names no asset type",
             ManualKind.Action when string.IsNullOrEmpty(m.Action) => "manual action names no action",
             _ => string.IsNullOrEmpty(m.By) ? "manual event names nobody who made it" : null,
         };
@@ -275,7 +276,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     /// <summary>
     /// A person's event: a scan or a correction places the tag; an override places it and holds it there
     /// against departures until a confident read (an arrival or a move) or its end; a release ends the
-    /// override; an action goes to the tag's workflow.
+    /// override; an action goes to the tag's workflow, and so does a peer's entering the tag's zone.
     /// </summary>
     private void OnManual(in TrackingEvent evt, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
     {
@@ -286,6 +287,15 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             case ManualKind.Action:
                 _workflows?.OnManual(ref state, m.Action!, m.By, t, evt.Gateway, context);
                 _rules?.OnAction(ref state, m.Action!, t, evt.Gateway, context);
+                return;
+            case ManualKind.Peer:
+                // Only while the tag is still where the peer came in: the zone stage saw them together,
+                // and the tag may have moved on since.
+                if (state.Placed && state.Zone == evt.Zone && state.SinceUs <= t)
+                {
+                    _workflows?.OnPeer(ref state, m.Action!, t, evt.Gateway, context);
+                }
+
                 return;
             case ManualKind.Release:
                 if (state.OverrideUntilUs != 0)
@@ -369,6 +379,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             TimeUs = t,
             Zone = target,
             Left = target == NameTable.None ? previous : NameTable.None,
+            Previous = previous,
             Gateway = gateway,
             Sequence = sequence,
             Index = index,
@@ -380,7 +391,13 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     }
 
     /// <inheritdoc />
-    public override void WriteKey(SnapshotWriter writer, in Epc key)
+    public override void WriteKey(SnapshotWriter writer, in Epc key) => WriteEpc(writer, key);
+
+    /// <inheritdoc />
+    public override Epc ReadKey(ref SnapshotReader reader) => ReadEpc(ref reader);
+
+    /// <summary>Writes an EPC into a checkpoint (its length in bits, then its bytes).</summary>
+    internal static void WriteEpc(SnapshotWriter writer, in Epc key)
     {
         Span<byte> bytes = stackalloc byte[Epc.MaxBits / 8];
         var n = key.CopyTo(bytes);
@@ -388,8 +405,8 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         writer.WriteBytes(bytes[..n]);
     }
 
-    /// <inheritdoc />
-    public override Epc ReadKey(ref SnapshotReader reader)
+    /// <summary>Reads an EPC written by <see cref="WriteEpc"/>.</summary>
+    internal static Epc ReadEpc(ref SnapshotReader reader)
     {
         var bits = reader.ReadInt32();
         var bytes = reader.ReadBytes();

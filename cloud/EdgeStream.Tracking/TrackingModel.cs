@@ -143,6 +143,9 @@ public readonly record struct TrackingOutput
     /// <summary>For a departure, the zone left; otherwise <see cref="NameTable.None"/>.</summary>
     public int Left { get; init; }
 
+    /// <summary>For a placement that is not late, the zone the tag was in before (<see cref="NameTable.None"/>: none); the zone stage counts with it.</summary>
+    public int Previous { get; init; }
+
     /// <summary>The gateway of the deciding event (name number).</summary>
     public required int Gateway { get; init; }
 

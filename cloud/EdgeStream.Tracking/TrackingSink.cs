@@ -199,6 +199,18 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
         }
     }
 
+    /// <summary>Accepts a workflow or rule step made outside the tracking job (the zone stage's alerts); committed with the next batch.</summary>
+    public void Write(WorkflowRecord record)
+    {
+        lock (_lock)
+        {
+            WaitForRoom();
+            _workflow.Add(record);
+            WakeOnce();
+            _accepted++;
+        }
+    }
+
     /// <inheritdoc />
     public void Write(SideRecord record)
     {

@@ -17,6 +17,14 @@ public enum ManualKind : byte
 
     /// <summary>Ends the tag's override: where the reads say it is counts again.</summary>
     Release = 5,
+
+    /// <summary>
+    /// An asset of type <see cref="ManualEvent.Action"/> (named in <see cref="ManualEvent.By"/>) entered
+    /// <see cref="ManualEvent.Zone"/>, where this tag was: the zone stage tells the tag's workflow
+    /// (<c>peerEnters</c>, a clinician's badge entering the patient's room). Not a person's event, so it
+    /// never moves the tag.
+    /// </summary>
+    Peer = 6,
 }
 
 /// <summary>

@@ -46,6 +46,27 @@ public sealed class Workflows_in_the_tracking_job
     }
 
     [Fact]
+    public void A_peer_entering_the_patients_room_moves_the_workflow_only_while_the_patient_is_still_there()
+    {
+        var run = new JobRun();
+        run.Place(Ann, "triage", T0);
+        run.Place(Ben, "triage", T0);
+        run.Place(Ben, "corridor", T0 + (2 * Min));
+
+        // The zone stage saw the clinician enter triage at T0 + 1 min with both patients in it; the
+        // events reach the patients' keys after their own later ones.
+        run.Manual(Ann, ManualKind.Peer, T0 + Min, zone: "triage", action: "clinician", by: "30340242201D8840009EFD01");
+        run.Manual(Ben, ManualKind.Peer, T0 + Min, zone: "triage", action: "clinician", by: "30340242201D8840009EFD01");
+        run.Manual(Ann, ManualKind.Peer, T0 + Min, zone: "triage", action: "porter", by: "30340242201D8840009EFE01");
+        run.Tick(T0 + (3 * Min));
+        run.WallClock(T0 + (3 * Min) + 6_000_000); // the source of these events is behind: it releases them once idle
+        Assert.Equal(["→arrived", "arrived→triage", "triage→exam"], run.Steps(Ann).OfType<StateChanged>().Select(s => $"{s.From}→{s.To}"));
+        Assert.Equal("clinician entered triage", run.Steps(Ann).OfType<StateChanged>().Last().Cause);
+        Assert.Equal(["→arrived", "arrived→triage"], run.Steps(Ben).OfType<StateChanged>().Select(s => $"{s.From}→{s.To}"));
+        Assert.Equal(["triage"], run.Placements(Ann)); // a peer's entering never moves the tag
+    }
+
+    [Fact]
     public void An_event_time_alert_waits_for_the_patients_gateway_however_far_ahead_another_gateway_is()
     {
         var run = new JobRun();

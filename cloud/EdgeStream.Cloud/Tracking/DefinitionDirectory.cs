@@ -31,6 +31,7 @@ public sealed partial class DefinitionDirectory(ITrackingStore tracking, IWorkfl
     private readonly ConcurrentDictionary<Epc, AssetProfile> _profiles = new();
     private readonly ConcurrentDictionary<string, string> _kinds = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TimeZoneInfo> _zoneTimes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _capacities = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _saving = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private TagWorkflows? _workflows;
@@ -75,7 +76,7 @@ public sealed partial class DefinitionDirectory(ITrackingStore tracking, IWorkfl
         }
 
         _workflows = new TagWorkflows(catalog, epc => _profiles.TryGetValue(epc, out var p) ? p.Type : null);
-        _rules = new TagRules(rules, epc => _profiles.GetValueOrDefault(epc));
+        _rules = new TagRules(rules, ProfileOf);
         _poll = Task.Run(PollAsync);
         LogLoaded(log, catalog.Versions.Count(), string.Join(", ", catalog.Versions.GroupBy(v => v.Definition.Id).Select(g => $"{g.Key} v{g.Last().Definition.Version}")));
         LogRulesLoaded(log, rules.Versions.GroupBy(v => v.Definition.Id).Count(g => g.Last().Definition.Enabled), rules.Versions.Count());
@@ -158,8 +159,18 @@ public sealed partial class DefinitionDirectory(ITrackingStore tracking, IWorkfl
         }
     }
 
-    /// <summary>A zone was saved: its kind is known at once (its site's time zone at the next refresh).</summary>
-    public void ZoneSaved(Zone zone) => _kinds[zone.Name] = zone.Kind;
+    /// <summary>A zone was saved: its kind and capacity are known at once (its site's time zone at the next refresh).</summary>
+    public void ZoneSaved(Zone zone)
+    {
+        _kinds[zone.Name] = zone.Kind;
+        SetCapacity(zone);
+    }
+
+    /// <summary>The asset type and attributes of the asset <paramref name="epc"/> belongs to (null: unregistered).</summary>
+    public AssetProfile? ProfileOf(Epc epc) => _profiles.GetValueOrDefault(epc);
+
+    /// <summary>The capacity of <paramref name="zone"/> (null: none set).</summary>
+    public int? CapacityOf(string zone) => _capacities.TryGetValue(zone, out var c) ? c : null;
 
     /// <summary>How often asset profiles, zone kinds and sites' time zones are read again from the database.</summary>
     public static TimeSpan LookupInterval => PollInterval * 15;
@@ -178,6 +189,18 @@ public sealed partial class DefinitionDirectory(ITrackingStore tracking, IWorkfl
     }
 
     private string? KindOf(string zone) => _kinds.GetValueOrDefault(zone);
+
+    private void SetCapacity(Zone zone)
+    {
+        if (zone.Capacity is { } c)
+        {
+            _capacities[zone.Name] = c;
+        }
+        else
+        {
+            _capacities.TryRemove(zone.Name, out _);
+        }
+    }
 
     private TimeZoneInfo? TimeZoneOf(string zone) => _zoneTimes.GetValueOrDefault(zone);
 
@@ -316,6 +339,7 @@ public sealed partial class DefinitionDirectory(ITrackingStore tracking, IWorkfl
         foreach (var z in await tracking.ListZonesAsync(null, ct))
         {
             _kinds[z.Zone.Name] = z.Zone.Kind;
+            SetCapacity(z.Zone);
             if (siteTimes.TryGetValue(z.Zone.SiteId, out var info))
             {
                 _zoneTimes[z.Zone.Name] = info;

@@ -6,8 +6,10 @@ using EdgeStream.Engine.Checkpoints;
 using EdgeStream.Engine.Checkpoints.Postgres;
 using EdgeStream.Engine.Sources.EventLog;
 using EdgeStream.EventLog;
+using EdgeStream.EventLog.Kafka;
 using EdgeStream.Tracking;
 using EdgeStream.Tracking.Storage;
+using EdgeStream.Tracking.Zones;
 
 namespace EdgeStream.Cloud.Tracking;
 
@@ -17,10 +19,26 @@ namespace EdgeStream.Cloud.Tracking;
 /// each assigned partition from its checkpoint, and the sink writes the job's outputs to the database.
 /// Stopping revokes the partitions (final checkpoints) before the log closes.
 /// </summary>
+/// <remarks>
+/// The zone stage runs beside it: the job's placements go to a second log keyed by zone (the event log's
+/// settings, suffixed <c>-zones</c>), which a second runner (<see cref="ZoneJob"/>, group
+/// <c>{GroupId}-zones</c>, checkpoints <c>zones</c>) reads to count each zone's assets, run the zone-wide
+/// rules, and send peers' entering back to the tracking log for the tags' workflows.
+/// </remarks>
 public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, CloudOptions options, ILoggerFactory loggers, CommitSignal? committed = null, DefinitionDirectory? definitions = null) : IHostedService, IAsyncDisposable
 {
     /// <summary>The checkpoints' job name (a folder under the data folder, or the <c>job</c> column in PostgreSQL).</summary>
     public const string JobName = "tracking";
+
+    /// <summary>The zone stage's checkpoints' job name.</summary>
+    public const string ZoneJobName = "zones";
+
+    /// <summary>
+    /// How late a zone record may come and still count: the feed is at least once and arrives from every
+    /// tracking partition, so the zone stage takes everything within an hour (its membership keeps each
+    /// tag's latest change, so the order does not matter).
+    /// </summary>
+    public const long ZoneLatenessUs = 3_600_000_000;
 
     /// <summary>The meter of the job-level gauges (per gateway and over the worker's partitions).</summary>
     public const string MeterName = "EdgeStream.Tracking.Job";
@@ -33,6 +51,13 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
     private Meter? _meter;
     private NameTable? _gatewayNames;
     private PostgresCheckpointStore? _sharedCheckpoints;
+    private PostgresCheckpointStore? _sharedZoneCheckpoints;
+    private IEventLog? _zoneLog;
+    private LogFeed? _zoneFeed;
+    private LogFeed? _peerFeed;
+    private EventLogSource? _zoneSource;
+    private StreamRunner<ZoneEvent, string, ZoneState, ZoneOutput>? _zoneRunner;
+    private ZoneSink? _zoneSink;
 
     /// <summary>The runner, once started.</summary>
     public StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>? Runner => _runner;
@@ -43,25 +68,50 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
     /// <summary>The event-log source, once started.</summary>
     public EventLogSource? Source => _source;
 
+    /// <summary>The zone stage's runner, once started.</summary>
+    public StreamRunner<ZoneEvent, string, ZoneState, ZoneOutput>? ZoneRunner => _zoneRunner;
+
+    /// <summary>The zone stage's sink, once started.</summary>
+    public ZoneSink? ZoneSink => _zoneSink;
+
     /// <inheritdoc />
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var zones = new NameTable();
         var gateways = new NameTable();
         _gatewayNames = gateways;
         var job = new TrackingJob(zones, gateways, workflows: definitions?.Workflows, rules: definitions?.Rules);
         _sink = new TrackingSink(store, zones, gateways, new TrackingSinkOptions { FlushInterval = options.Tracking.FlushInterval }, loggers.CreateLogger<TrackingSink>(), committed: committed);
-        ICheckpointStore checkpoints = options.Tracking.Checkpoints == "postgres"
-            ? _sharedCheckpoints = PostgresCheckpointStore.Open(options.Tracking.ConnectionString, JobName + "@" + options.Tracking.GroupId, options.Engine.RetainedCheckpoints, loggers.CreateLogger<PostgresCheckpointStore>())
-            : new FileCheckpointStore(Path.Combine(options.DataDir, "checkpoints", JobName), options.Engine.RetainedCheckpoints, loggers.CreateLogger<FileCheckpointStore>());
+        var checkpoints = Checkpoints(JobName, ref _sharedCheckpoints);
+
+        // The zone stage first, so that its log and its reader exist before the first placement.
+        _zoneLog = await EventLogSelection.OpenAsync(options.EventLog.Beside(ZoneJobName), cancellationToken);
+        var feedLog = loggers.CreateLogger<LogFeed>();
+        _zoneFeed = new LogFeed(_zoneLog, feedLog);
+        _peerFeed = new LogFeed(log, feedLog);
+        _zoneSink = new ZoneSink(_sink, _peerFeed, loggers.CreateLogger<ZoneSink>());
+        var zoneJob = new ZoneJob(
+            () => definitions?.Rules.Catalog,
+            () => definitions?.Workflows.Catalog,
+            epc => definitions?.ProfileOf(epc),
+            zone => definitions?.CapacityOf(zone));
+        _zoneSource = new EventLogSource(_zoneLog, new EventLogSourceOptions { GroupId = options.Tracking.GroupId + "-" + ZoneJobName }, loggers);
+        _zoneRunner = new StreamRunner<ZoneEvent, string, ZoneState, ZoneOutput>(
+            zoneJob, options.Engine with { AllowedLatenessUs = Math.Max(options.Engine.AllowedLatenessUs, ZoneLatenessUs) }, _zoneSource, _zoneSink, _zoneSink, Checkpoints(ZoneJobName, ref _sharedZoneCheckpoints), TimeProvider.System, loggers, ZoneJobName);
+        _zoneSource.Start(_zoneRunner);
+
         _source = new EventLogSource(log, new EventLogSourceOptions { GroupId = options.Tracking.GroupId }, loggers);
-        _runner = new StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>(job, options.Engine, _source, _sink, _sink, checkpoints, TimeProvider.System, loggers, "tracking");
+        _runner = new StreamRunner<TrackingEvent, Epc, TagState, TrackingOutput>(job, options.Engine, _source, new ZoneFeed(_sink, _zoneFeed, zones, gateways), _sink, checkpoints, TimeProvider.System, loggers, "tracking");
         _source.Start(_runner);
         CreateInstruments();
         _retention = new Timer(_ => _ = PurgeAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1));
         LogStarted(_log, store.Provider, log.Name, log.PartitionCount, options.Tracking.GroupId, options.Tracking.Checkpoints);
-        return Task.CompletedTask;
     }
+
+    private ICheckpointStore Checkpoints(string name, ref PostgresCheckpointStore? shared) =>
+        options.Tracking.Checkpoints == "postgres"
+            ? shared = PostgresCheckpointStore.Open(options.Tracking.ConnectionString, name + "@" + options.Tracking.GroupId, options.Engine.RetainedCheckpoints, loggers.CreateLogger<PostgresCheckpointStore>())
+            : new FileCheckpointStore(Path.Combine(options.DataDir, "checkpoints", name), options.Engine.RetainedCheckpoints, loggers.CreateLogger<FileCheckpointStore>());
 
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
@@ -143,16 +193,48 @@ public sealed partial class TrackingHost(IEventLog log, ITrackingStore store, Cl
             await runner.DisposeAsync();
         }
 
+        // The tracking job's final checkpoints fed the zone log; the zone stage stops after it.
+        if (_zoneFeed is { } zoneFeed)
+        {
+            await zoneFeed.DisposeAsync();
+        }
+
+        if (_zoneSource is { } zoneSource)
+        {
+            _zoneSource = null;
+            await zoneSource.DisposeAsync();
+        }
+
+        if (_zoneRunner is { } zoneRunner)
+        {
+            await zoneRunner.DisposeAsync();
+        }
+
+        if (_peerFeed is { } peerFeed)
+        {
+            await peerFeed.DisposeAsync();
+        }
+
+        if (_zoneLog is { } zoneLog)
+        {
+            _zoneLog = null;
+            await zoneLog.DisposeAsync();
+        }
+
         if (_sink is { } sink)
         {
             await sink.DisposeAsync();
         }
 
-        if (_sharedCheckpoints is { } shared)
+        foreach (var shared in new[] { _sharedCheckpoints, _sharedZoneCheckpoints })
         {
-            _sharedCheckpoints = null;
-            await shared.DisposeAsync();
+            if (shared is not null)
+            {
+                await shared.DisposeAsync();
+            }
         }
+
+        _sharedCheckpoints = _sharedZoneCheckpoints = null;
     }
 
     /// <summary>

@@ -115,6 +115,18 @@ public sealed record NotFollowedByPattern(RuleStep First, RuleStep Then, TimeSpa
 /// </summary>
 public sealed record ExitWithoutPattern(ZoneMatch Exit, IReadOnlyList<RuleStep> AuthorisedBy, TimeSpan Within) : RulePattern;
 
+/// <summary>
+/// A pattern over a zone rather than one asset: how many of the rule's assets are in a matching zone
+/// now. It runs in the zone stage, keyed by zone, and its alerts are the zone's (one open per rule and zone).
+/// </summary>
+public abstract record ZoneWidePattern(ZoneMatch Zone) : RulePattern;
+
+/// <summary>More of the rule's assets are in a matching zone than the zone's capacity (as the registry gives it; a zone without one is never over). Clears at or below it.</summary>
+public sealed record OccupancyPattern(ZoneMatch Zone) : ZoneWidePattern(Zone);
+
+/// <summary>More than <see cref="Above"/> of the rule's assets (its type and attributes) are in a matching zone. Clears at or below it.</summary>
+public sealed record CountPattern(ZoneMatch Zone, int Above) : ZoneWidePattern(Zone);
+
 /// <summary>One event a pattern names: entering or leaving a matching zone, or a person's action (<c>checkout</c>).</summary>
 public sealed record RuleStep(RuleStepKind Kind, ZoneMatch? Zone, string? Action)
 {

@@ -12,7 +12,7 @@ namespace EdgeStream.Rules.Definitions;
 public static class RuleReader
 {
     private static readonly string[] TopLevel = ["$schema", "id", "version", "enabled", "severity", "message", "assets", "calendar", "clock", "pattern", "description"];
-    private static readonly string[] Patterns = ["enters", "leaves", "dwell", "absent", "missing", "followedBy", "notFollowedBy", "exitWithout"];
+    private static readonly string[] Patterns = ["enters", "leaves", "dwell", "absent", "missing", "followedBy", "notFollowedBy", "exitWithout", "occupancy", "count"];
     private static readonly string[] Steps = ["enter", "leave", "action"];
     private static readonly string[] DayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
@@ -185,6 +185,20 @@ public static class RuleReader
                 Known(node, ["zone", "kind", "for"], errors);
                 var awayFrom = ZoneOf(node, errors);
                 return Duration(node, "for", required: true, errors) is { } d && awayFrom is not null ? new AbsentPattern(awayFrom, d) : null;
+            }
+
+            case "occupancy":
+                return OnlyZone(node, errors) is { } crowded ? new OccupancyPattern(crowded) : null;
+            case "count":
+            {
+                Known(node, ["zone", "kind", "above"], errors);
+                var counted = ZoneOf(node, errors);
+                var above = Required(node, "above", errors) is { } a
+                    ? a.Kind == JsonValueKind.Number && int.TryParse(a.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                        ? n
+                        : Invalid<int?>(node, "above", "a whole number of assets, 0 or more", errors, null)
+                    : null;
+                return counted is not null && above is { } limit ? new CountPattern(counted, limit) : null;
             }
 
             case "missing":

@@ -54,6 +54,7 @@ public sealed class RuleCatalog
         _sightingsForAnyType = [.. _forAnyType.Where(Sightings)];
         _sightingsForType = _forType.ToDictionary(kv => kv.Key, kv => kv.Value.Where(Sightings).ToArray(), StringComparer.Ordinal);
         WatchesSightings = byId.Values.Any(Sightings);
+        ZoneWide = Sorted(byId.Values.Where(v => v.Any(x => x.Machine.ZoneWide)));
         _startForAnyType = new StartIndex(_forAnyType);
         _startForType = _forType.ToDictionary(kv => kv.Key, kv => new StartIndex(kv.Value), StringComparer.Ordinal);
 
@@ -72,6 +73,9 @@ public sealed class RuleCatalog
 
     /// <summary>True when some version counts sightings (<c>missing</c>): only then do reads reach rules.</summary>
     public bool WatchesSightings { get; }
+
+    /// <summary>The rules of which some version is zone-wide (<c>occupancy</c>, <c>count</c>), each as its versions, in rule id order: the zone stage runs them.</summary>
+    public RuleVersion[][] ZoneWide { get; }
 
     /// <summary>The rules that may watch an asset of <paramref name="assetType"/> and count sightings (<c>missing</c>), each as its versions, in rule id order.</summary>
     public RuleVersion[][] SightingCandidates(string? assetType) =>

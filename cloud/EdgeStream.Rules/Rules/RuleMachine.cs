@@ -100,6 +100,28 @@ public sealed class RuleMachine
     /// <summary>True when the rule counts every sighting (<c>missing</c>), so that the host hands it reads too.</summary>
     public bool WatchesSightings => _rule.Pattern is MissingPattern;
 
+    /// <summary>True for a pattern over a zone (<c>occupancy</c>, <c>count</c>): the zone stage runs it, not the tags.</summary>
+    public bool ZoneWide => _rule.Pattern is ZoneWidePattern;
+
+    /// <summary>True when the zone-wide pattern watches <paramref name="zone"/>.</summary>
+    public bool Covers(string zone) => _rule.Pattern is ZoneWidePattern p && Matches(p.Zone, zone);
+
+    /// <summary>How many of the rule's assets <paramref name="zone"/> may hold before the alert opens: its capacity (null: none, never over) or the count's limit.</summary>
+    public int? LimitIn(int? capacity) => _rule.Pattern switch
+    {
+        OccupancyPattern => capacity,
+        CountPattern c => c.Above,
+        _ => null,
+    };
+
+    /// <summary>True when the calendar lets the rule fire at <paramref name="atUs"/> in <paramref name="zone"/>.</summary>
+    public bool MayFire(long atUs, string zone) => InCalendar(atUs, zone);
+
+    /// <summary>The text of a zone-wide alert: the rule's message, or what was counted against what limit.</summary>
+    public string ZoneAlertText(string zone, int count, int limit) => _rule.Message ?? (_rule.Pattern is OccupancyPattern
+        ? $"{count} assets in {zone}, above its capacity of {limit}"
+        : $"{count} {_rule.Assets.Type ?? "assets"} in {zone}, above {limit}");
+
     /// <summary>The asset did <paramref name="kind"/> (in <paramref name="subject"/>: the zone, or the action's name) at <paramref name="atUs"/>; <paramref name="lastSeenUs"/> is the newest time it was seen.</summary>
     public void OnInput(ref RuleRun run, RuleInputKind kind, string? subject, long atUs, long lastSeenUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)
     {

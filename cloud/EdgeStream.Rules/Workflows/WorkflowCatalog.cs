@@ -33,6 +33,13 @@ public sealed class WorkflowCatalog
         _kindOf = kindOf;
     }
 
+    /// <summary>True when the workflow of <paramref name="assetType"/> in effect at <paramref name="atUs"/> waits for an asset of <paramref name="peerType"/> entering its zone.</summary>
+    public bool WatchesPeer(string assetType, string peerType, long atUs) =>
+        ForType(assetType, atUs) is { } v && v.Machine.PeerTypes.Contains(peerType);
+
+    /// <summary>True when some workflow waits for <paramref name="peerType"/> entering an asset's zone.</summary>
+    public bool AnyWatches(string peerType) => _byId.Values.Any(v => v.Any(x => x.Machine.PeerTypes.Contains(peerType)));
+
     /// <summary>A catalog with no workflow; <paramref name="kindOf"/> says what kind a zone is (null when unknown).</summary>
     public static WorkflowCatalog Empty(Func<string, string?> kindOf) => new(new(StringComparer.Ordinal), new(StringComparer.Ordinal), kindOf);
 

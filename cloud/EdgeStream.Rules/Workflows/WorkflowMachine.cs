@@ -67,7 +67,11 @@ public sealed class WorkflowMachine
         _kindOf = kindOf;
         // The transitions out of each state, in file order, computed once.
         _from = [.. definition.States.Select(s => definition.Transitions.Where(t => t.From.Contains(s.Name) || (!s.Final && t.From.Contains("*"))).ToArray())];
+        PeerTypes = definition.Transitions.Select(t => t.On).OfType<PeerEntersTrigger>().Select(p => p.AssetType).ToHashSet(StringComparer.Ordinal);
     }
+
+    /// <summary>The asset types whose entering this asset's zone some transition waits for (<c>peerEnters</c>).</summary>
+    public IReadOnlySet<string> PeerTypes { get; }
 
     /// <summary>The definition run.</summary>
     public WorkflowDefinition Definition => _definition;

@@ -71,6 +71,12 @@ public sealed record WorkflowRecord(string Epc, string WorkflowId, int Version, 
     /// <summary>A rule's alert (<see cref="WorkflowId"/> and <see cref="AlertId"/> are then the rule's id), not a workflow state's.</summary>
     public bool Rule { get; init; }
 
+    /// <summary>
+    /// For a zone-wide rule's alert, what it is about in place of a tag's asset (<c>zone:{name}</c>): the
+    /// alert's asset id, with no EPC. Null for a tag's steps.
+    /// </summary>
+    public string? Subject { get; init; }
+
     /// <summary>The alert's rule id, as alerts are listed and kept one open per rule and asset.</summary>
     public string RuleId => Rule ? "rule:" + WorkflowId : $"workflow:{WorkflowId}/{AlertId}";
 

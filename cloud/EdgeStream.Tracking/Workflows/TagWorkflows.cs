@@ -104,6 +104,24 @@ public sealed class TagWorkflows
         Emit(version, s, gateway, context);
     }
 
+    /// <summary>An asset of <paramref name="peerType"/> entered the tag's zone at <paramref name="atUs"/> (<c>peerEnters</c>).</summary>
+    internal void OnPeer(ref TagState state, string peerType, long atUs, int gateway, KeyedContext<Epc, TrackingOutput> context)
+    {
+        if (state.WorkflowId is null)
+        {
+            return;
+        }
+
+        var s = Begin(context, state);
+        if (Current(Catalog, ref state, atUs, s) is not { } version)
+        {
+            return;
+        }
+
+        version.Machine.OnPeerEnters(ref state.Workflow, peerType, atUs, s.Timers, s.Outputs);
+        Emit(version, s, gateway, context);
+    }
+
     /// <summary>A workflow timer of the tag fired.</summary>
     internal void OnTimer(TimerDomain domain, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
     {

@@ -97,12 +97,16 @@ public static class LogRecordCodec
         return w.Position;
     }
 
-    /// <summary>Encodes a manual event (its sequence is the cloud's number for it); returns the bytes written.</summary>
+    /// <summary>
+    /// Encodes a manual event (its sequence is the cloud's number for it); returns the bytes written.
+    /// <paramref name="source"/> is the source it carries: people's (<see cref="ManualEvent.Source"/>), or
+    /// another stage of the cloud's for what it derives (a peer's entering).
+    /// </summary>
     /// <exception cref="ArgumentException">A text field is longer than the format allows.</exception>
-    public static int EncodeManual(ulong sequence, in ManualEvent manual, Span<byte> destination, long ingestTimeUs)
+    public static int EncodeManual(ulong sequence, in ManualEvent manual, Span<byte> destination, long ingestTimeUs, string source = ManualEvent.Source)
     {
         var w = new SpanWriter(destination);
-        Header(ref w, DataClass.Manual, ManualEvent.Source, sequence, 0, 1, manual.EventTimeUs, manual.Epc);
+        Header(ref w, DataClass.Manual, source, sequence, 0, 1, manual.EventTimeUs, manual.Epc);
         w.Byte((byte)manual.Kind);
         w.OptionalString(manual.Zone);
         w.OptionalString(manual.Action);
@@ -199,7 +203,7 @@ public static class LogRecordCodec
             var by = r.String();
             var reason = r.OptionalString();
             var clientId = r.String();
-            if (kind is < ManualKind.Place or > ManualKind.Release || until < 0)
+            if (kind is < ManualKind.Place or > ManualKind.Peer || until < 0)
             {
                 throw new WireFormatException(WireError.Malformed, "Log record manual event has a field out of range.");
             }
