@@ -180,7 +180,7 @@ public sealed class Rule_definitions
         string[] Props(JsonElement e) => [.. e.GetProperty("properties").EnumerateObject().Select(p => p.Name)];
 
         Assert.Equal(["$schema", "id", "version", "enabled", "severity", "message", "description", "assets", "calendar", "clock", "pattern"], Props(schema.RootElement));
-        Assert.Equal(["enters", "leaves", "dwell", "absent", "missing", "followedBy", "notFollowedBy", "exitWithout"], Props(defs.GetProperty("pattern")));
+        Assert.Equal(["enters", "leaves", "dwell", "absent", "missing", "followedBy", "notFollowedBy", "exitWithout", "occupancy", "count"], Props(defs.GetProperty("pattern")));
         Assert.Equal(["enter", "leave", "action"], Props(defs.GetProperty("step")));
         Assert.Equal(["timeZone", "days", "from", "to"], Props(defs.GetProperty("calendar")));
         Assert.Equal(["type", "attributes"], Props(defs.GetProperty("assets")));
