@@ -4,6 +4,7 @@ using EdgeStream.Rules.Definitions;
 using EdgeStream.Rules.Workflows;
 using EdgeStream.Tracking.Rules;
 using EdgeStream.Tracking.Storage;
+using Xunit.Abstractions;
 using static EdgeStream.Tracking.Tests.JobRun;
 using static EdgeStream.Tracking.Tests.Workflows_in_the_tracking_job;
 
@@ -11,7 +12,7 @@ namespace EdgeStream.Tracking.Tests;
 
 /// <summary>Rules as keyed state in the tracking job: each pattern, the calendar, swaps and removals while events flow, and checkpoints.</summary>
 [Trait("Capability", "Rules")]
-public sealed class Rules_in_the_tracking_job
+public sealed class Rules_in_the_tracking_job(ITestOutputHelper output)
 {
     private const long Idle = 6_000_000; // past the engine's 5 s idle timeout
 
@@ -198,6 +199,72 @@ public sealed class Rules_in_the_tracking_job
         run.Place(Pump, "dock", T0 + (48 * Min));
         run.Tick(T0 + (200 * Min));
         Assert.Equal(2, run.RuleSteps(Pump).Count);
+    }
+
+    [Fact]
+    public void A_rule_swapped_from_another_thread_while_events_flow_evaluates_every_event_with_exactly_one_version()
+    {
+        // 20,000 pumps each enter the dock once, 5 ms apart in event time, among 380,000 reads of other
+        // pumps. Version 2 is saved from another thread while the job runs, effective at 75 s: every entry
+        // raises exactly one alert, by version 1 before that instant and by version 2 from it on.
+        const int Pumps = 20_000;
+        const int ReadsPerEntry = 19;
+        var v1 = Rule("""{"id": "dock-entry", "version": 1, "assets": {"type": "infusion-pump"}, "pattern": {"enters": {"zone": "dock"}}}""");
+        var run = new JobRun(v1);
+        var pumps = Enumerable.Range(0, Pumps).Select(i => Epc.ParseHex($"3034024220{i:X14}")).ToArray();
+        foreach (var p in pumps)
+        {
+            run.Profiles[p] = new AssetProfile("infusion-pump", new Dictionary<string, string>());
+        }
+
+        var effective = T0 + 75_000_000;
+        var swapped = new ManualResetEventSlim();
+        var fed = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var feeder = Task.Run(() =>
+        {
+            for (var i = 0; i < Pumps; i++)
+            {
+                var t = T0 + (i * 5_000L);
+                run.Place(pumps[i], "dock", t);
+                for (var k = 1; k <= ReadsPerEntry; k++)
+                {
+                    run.Read(pumps[(i + (k * 997)) % Pumps], t + (k * 200));
+                }
+
+                Volatile.Write(ref fed, i + 1);
+                if (i == Pumps * 6 / 10)
+                {
+                    // Never past 60 % (45 s of event time, well before 75 s) without the new version saved.
+                    swapped.Wait(TimeSpan.FromMinutes(1));
+                }
+            }
+        });
+
+        while (Volatile.Read(ref fed) < Pumps / 4 && !feeder.IsCompleted)
+        {
+            Thread.Yield();
+        }
+
+        run.Rules.Catalog = run.Rules.Catalog.With(v1 with { Version = 2, Severity = AlertSeverity.Critical }, effective);
+        swapped.Set();
+        feeder.GetAwaiter().GetResult();
+        output.WriteLine($"{Pumps * (ReadsPerEntry + 1) / clock.Elapsed.TotalSeconds:N0} events/s through the swap");
+        run.Tick(T0 + (Pumps * 5_000L) + Min);
+
+        var raised = run.Sink.Snapshot()
+            .Where(o => o.Value.Kind == TrackingOutputKind.Workflow && o.Value.Step is { Rule: true, What: AlertRaised })
+            .GroupBy(o => o.Key)
+            .ToDictionary(g => g.Key, g => g.Select(o => o.Value.Step!).ToList());
+        Assert.Equal(Pumps, raised.Count);
+        for (var i = 0; i < Pumps; i++)
+        {
+            var step = Assert.Single(raised[pumps[i]]);
+            var expected = T0 + (i * 5_000L) >= effective ? 2 : 1;
+            Assert.True(step.Version == expected, $"pump {i} entered at {i * 5} ms and was evaluated by version {step.Version}, not {expected}");
+        }
+
+        Assert.Equal(5_000, raised.Values.Count(s => s[0].Version == 2));
     }
 
     [Fact]
