@@ -175,6 +175,24 @@ public partial class SqlTrackingStore : ITrackingStore, IWorkflowStore, IManualE
 
         await SeenAsync(q, lastSeen, cancellationToken);
         await ApplyWorkflowAsync(q, batch.Workflow, seen, cancellationToken);
+        foreach (var s in batch.Scans)
+        {
+            // Already in the log: kept appended, once per scan however often the job emits it.
+            await EnsureTagAsync(q, s.Epc, seen, cancellationToken);
+            await q.ExecAsync(
+                "INSERT INTO manual_events (client_id, event_id, asset_id, epc, kind, zone, action, until_us, by_actor, reason, event_us, received_us, appended) " +
+                "VALUES (@c, @i, (SELECT asset_id FROM asset_tags WHERE epc = @e AND to_us IS NULL), @e, @k, @z, NULL, 0, @b, @r, @t, @now, 1) ON CONFLICT (client_id) DO NOTHING",
+                cancellationToken,
+                ("@c", "scan:" + s.EventId),
+                ("@i", s.EventId),
+                ("@e", s.Epc),
+                ("@k", KindName(ManualKind.Place)),
+                ("@z", s.Zone),
+                ("@b", s.By),
+                ("@r", s.Reason),
+                ("@t", s.TimeUs),
+                ("@now", EventTimes.NowUs()));
+        }
 
         foreach (var l in batch.Late)
         {

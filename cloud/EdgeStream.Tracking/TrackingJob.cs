@@ -93,6 +93,16 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             zone = m.Zone is null ? NameTable.None : _zones.Intern(m.Zone);
             manual = new ManualDetail(m.Kind, m.By, m.ClientId, m.Action, m.Reason, m.UntilUs);
         }
+        else if (entry.Class == DataClass.Reads && entry.Read.Zone is { Length: > 0 } scanned && entry.Read.Source is SourceKind.Scanner or SourceKind.Handheld)
+        {
+            // A person scanned the tag in a zone at the gateway (a handheld, a barcode scanner): a manual
+            // placement, by the operator, on the same path as POST /api/events.
+            var read = entry.Read;
+            kind = TrackingEventKind.Manual;
+            zone = _zones.Intern(scanned);
+            var by = string.IsNullOrEmpty(read.OperatorId) ? "scanner " + read.ReaderId : read.OperatorId;
+            manual = new ManualDetail(ManualKind.Place, by, Storage.PlacementRecord.EventIdOf(entry.GatewayId, entry.Sequence, entry.Index), null, "scanned at " + read.ReaderId, 0) { Scan = true };
+        }
         else if (entry.Class == DataClass.Presence)
         {
             if (entry.Presence.Kind is not (PresenceKind.Arrive or PresenceKind.Move or PresenceKind.Depart))
@@ -307,6 +317,11 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         }
 
         var target = evt.Zone;
+        if (m.Scan)
+        {
+            context.Emit(new TrackingOutput { Kind = TrackingOutputKind.Scan, TimeUs = t, Zone = target, Gateway = evt.Gateway, Sequence = evt.Sequence, Index = evt.Index, Scan = m });
+        }
+
         if (state.Placed && t < state.SinceUs)
         {
             context.Emit(Placement(evt, target, late: true));
@@ -545,7 +560,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         writer.WriteInt32(evt.Index);
         if (evt.Manual is { } m)
         {
-            writer.WriteByte((byte)m.Kind);
+            writer.WriteByte((byte)((byte)m.Kind | (m.Scan ? 0x80 : 0)));
             writer.WriteString(m.By);
             writer.WriteString(m.ClientId);
             WriteOptional(writer, m.Action);
@@ -567,12 +582,12 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         ManualDetail? manual = null;
         if (kind == TrackingEventKind.Manual)
         {
-            var manualKind = (ManualKind)reader.ReadByte();
+            var kindByte = reader.ReadByte(); // bit 7: a gateway's scan
             var by = reader.ReadString();
             var clientId = reader.ReadString();
             var action = ReadOptional(ref reader);
             var reason = ReadOptional(ref reader);
-            manual = new ManualDetail(manualKind, by, clientId, action, reason, reader.ReadInt64());
+            manual = new ManualDetail((ManualKind)(kindByte & 0x7F), by, clientId, action, reason, reader.ReadInt64()) { Scan = (kindByte & 0x80) != 0 };
         }
 
         return new TrackingEvent

@@ -24,7 +24,11 @@ public enum TrackingEventKind : byte
 }
 
 /// <summary>What a manual event says besides its zone (<see cref="TrackingEvent.Zone"/>).</summary>
-public sealed record ManualDetail(ManualKind Kind, string By, string ClientId, string? Action, string? Reason, long UntilUs);
+public sealed record ManualDetail(ManualKind Kind, string By, string ClientId, string? Action, string? Reason, long UntilUs)
+{
+    /// <summary>A gateway's scan (handheld or barcode scanner) rather than an event kept by the cloud: the store keeps it as a manual event when it places the tag.</summary>
+    public bool Scan { get; init; }
+}
 
 /// <summary>
 /// One decoded log record: the tag, what happened, where (zone and gateway as <see cref="NameTable"/>
@@ -115,6 +119,9 @@ public enum TrackingOutputKind : byte
 
     /// <summary>The tag's workflow run changed state, or raised or cleared an alert (<see cref="TrackingOutput.Step"/>).</summary>
     Workflow = 3,
+
+    /// <summary>A gateway's scan (<see cref="TrackingOutput.Scan"/>), which the store keeps as a manual event; the placement it makes, if any, follows.</summary>
+    Scan = 4,
 }
 
 /// <summary>What a workflow run did, with the workflow and version that did it.</summary>
@@ -160,4 +167,7 @@ public readonly record struct TrackingOutput
 
     /// <summary>For <see cref="TrackingOutputKind.Workflow"/>, what the run did.</summary>
     public WorkflowStep? Step { get; init; }
+
+    /// <summary>For <see cref="TrackingOutputKind.Scan"/>, the scan: who made it, and why.</summary>
+    public ManualDetail? Scan { get; init; }
 }

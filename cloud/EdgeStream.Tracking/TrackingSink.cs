@@ -91,6 +91,7 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
     private Dictionary<string, SightingRecord> _sightings = new(StringComparer.Ordinal);
     private List<LateRecord> _lateRecords = [];
     private List<WorkflowRecord> _workflow = [];
+    private List<ScanRecord> _scans = [];
     private long _accepted;
     private long _committed;
     private string? _lastError;
@@ -185,6 +186,10 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
             {
                 _workflow.Add(Record(epc, step, output.Id.ToString()));
                 WakeOnce();
+            }
+            else if (o.Kind == TrackingOutputKind.Scan && o.Scan is { } scan)
+            {
+                _scans.Add(new ScanRecord(epc, _zones.NameOf(o.Zone) ?? string.Empty, scan.By, scan.Reason, o.TimeUs, gateway, EventId(gateway, o.Sequence, o.Index)));
             }
             else if (!_sightings.TryGetValue(epc, out var s) || s.TimeUs < o.TimeUs)
             {
@@ -386,16 +391,17 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
                 lock (_lock)
                 {
                     _wakePending = false;
-                    if (_placements.Count == 0 && _sightings.Count == 0 && _lateRecords.Count == 0 && _workflow.Count == 0)
+                    if (_placements.Count == 0 && _sightings.Count == 0 && _lateRecords.Count == 0 && _workflow.Count == 0 && _scans.Count == 0)
                     {
                         _committed = _accepted;
                         Release();
                         break;
                     }
 
-                    batch = new TrackingBatch(_placements, [.. _sightings.Values], _lateRecords) { Workflow = _workflow };
+                    batch = new TrackingBatch(_placements, [.. _sightings.Values], _lateRecords) { Workflow = _workflow, Scans = _scans };
                     mark = _accepted;
                     _workflow = [];
+                    _scans = [];
                     _placements = [];
                     _sightings = new Dictionary<string, SightingRecord>(StringComparer.Ordinal);
                     _lateRecords = [];

@@ -157,8 +157,9 @@ public static class ReaderDrivers
                 "repeat" => s with { InventoryRepeat = (byte)Int(key, value, uri, 1, 255) },
                 "read-timeout-ms" => s with { SerialReadTimeout = TimeSpan.FromMilliseconds(Int(key, value, uri, 1, 600_000)) },
                 "operator" => s with { OperatorId = value },
+                "zone" => s with { Zone = value.Length is > 0 and <= 64 ? value : throw new ArgumentException($"Reader URI '{uri}': parameter 'zone' must be a zone name of 1..64 characters.", nameof(uri)) },
                 _ => throw new ArgumentException(
-                    $"Reader URI '{uri}': unknown parameter '{key}' (allowed: id, protocol, antennas, power, session, searchmode, population, report-every, report-ms, keepalive-ms, dead-after, connect-timeout-ms, response-timeout-ms, backoff-min-ms, backoff-max-ms, baud, address, repeat, read-timeout-ms, operator).",
+                    $"Reader URI '{uri}': unknown parameter '{key}' (allowed: id, protocol, antennas, power, session, searchmode, population, report-every, report-ms, keepalive-ms, dead-after, connect-timeout-ms, response-timeout-ms, backoff-min-ms, backoff-max-ms, baud, address, repeat, read-timeout-ms, operator, zone).",
                     nameof(uri)),
             };
         }

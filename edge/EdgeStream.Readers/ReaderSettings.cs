@@ -66,6 +66,12 @@ public sealed record ReaderSettings
     /// <summary>Operator stamped on scanner reads. URI key <c>operator</c>.</summary>
     public string? OperatorId { get; init; }
 
+    /// <summary>
+    /// The zone a scanner stands in (a desk, a dock door): its scans are manual placements there, by the
+    /// operator. URI key <c>zone</c>; without it a scan is a sighting only.
+    /// </summary>
+    public string? Zone { get; init; }
+
     /// <summary>The dead-link deadline derived from the keepalive settings.</summary>
     public TimeSpan DeadLinkDeadline => KeepaliveInterval * MissedKeepalivesBeforeDead;
 

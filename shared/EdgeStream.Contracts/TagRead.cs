@@ -52,6 +52,13 @@ public readonly record struct TagRead
     /// <summary>The person who scanned, for handheld and manual sources.</summary>
     public string? OperatorId { get; init; }
 
+    /// <summary>
+    /// For a scan (<see cref="SourceKind.Scanner"/>, <see cref="SourceKind.Handheld"/>): the zone the person
+    /// scanned the tag in (the handheld's chosen zone, or the scanner's configured one). The cloud takes a
+    /// scan with a zone as a manual placement by <see cref="OperatorId"/>; null for radio reads.
+    /// </summary>
+    public string? Zone { get; init; }
+
     /// <summary>RSSI in dBm, or null when the reader did not report one.</summary>
     public double? RssiDbm => RssiCentiDbm == NoRssi ? null : RssiCentiDbm / 100.0;
 

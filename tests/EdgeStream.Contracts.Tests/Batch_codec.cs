@@ -49,6 +49,33 @@ public sealed class Batch_codec
     }
 
     [Fact]
+    public void Scans_carry_their_zone_under_a_flag_and_a_batch_of_radio_reads_keeps_its_bytes()
+    {
+        var radio = ReadsBatch(50, seed: 3);
+        var bytes = BatchCodec.Encode(radio);
+        Assert.Equal(0, bytes[4]);
+
+        var scans = radio with
+        {
+            Reads = [.. radio.Reads.Select((r, i) => i % 5 == 0 ? r with { Source = SourceKind.Handheld, OperatorId = "nurse-4", Zone = i % 10 == 0 ? "ward-3" : "bay-" + i } : r)],
+        };
+        var encoded = BatchCodec.Encode(scans);
+        Assert.Equal(BatchCodec.ReadsCarryZones, encoded[4]);
+        var decoded = BatchCodec.Decode(encoded);
+        Assert.Equal(scans.Reads, decoded.Reads);
+        Assert.Equal(10, decoded.Reads.Count(r => r.Zone is not null));
+
+        // A flag this build does not know, or zones on presence events, is refused with a reason.
+        var unknown = (byte[])encoded.Clone();
+        unknown[4] = 0x02;
+        Rechecksum(unknown);
+        Assert.Equal(WireError.Malformed, Assert.Throws<WireFormatException>(() => BatchCodec.Decode(unknown)).Error);
+    }
+
+    private static void Rechecksum(byte[] payload) =>
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(payload.AsSpan(payload.Length - 4), Crc32C.Compute(payload.AsSpan(0, payload.Length - 4)));
+
+    [Fact]
     public void Presence_batch_round_trips_exactly()
     {
         var epc = Epc.ParseHex("300833B2DDD9014000000001");

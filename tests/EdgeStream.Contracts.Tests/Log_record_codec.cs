@@ -61,6 +61,26 @@ public sealed class Log_record_codec
     }
 
     [Fact]
+    public void A_scan_with_a_zone_is_a_version_3_record_and_a_read_without_one_stays_version_2()
+    {
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var scan = new TagRead { Epc = Epc.ParseHex("300833B2DDD9014000000001"), ReaderId = "desk-scanner", EventTimeUs = 1_764_000_000_000_000, Source = SourceKind.Scanner, SeenCount = 1, OperatorId = "porter-bob", Zone = "dock-2" };
+        var n = LogRecordCodec.EncodeRead("gw-1", 9, 0, 1, scan, buffer, 5, 0);
+        Assert.Equal(LogRecordCodec.ScanVersion, buffer[0]);
+        var entry = LogRecordCodec.Decode(buffer.AsSpan(0, n));
+        Assert.Equal((scan, 5L), (entry.Read, entry.IngestTimeUs));
+
+        n = LogRecordCodec.EncodeRead("gw-1", 9, 0, 1, scan with { Zone = null }, buffer, 5, 0);
+        Assert.Equal(LogRecordCodec.Version, buffer[0]);
+        Assert.Null(LogRecordCodec.Decode(buffer.AsSpan(0, n)).Read.Zone);
+
+        // Version 3 is a read's; a presence event claiming it is refused.
+        n = LogRecordCodec.EncodePresence("gw-1", 9, 0, 1, new PresenceEvent { Epc = scan.Epc, Kind = PresenceKind.Arrive, Zone = "dock-2", EventTimeUs = 1 }, buffer);
+        buffer[0] = LogRecordCodec.ScanVersion;
+        Assert.Throws<WireFormatException>(() => LogRecordCodec.Decode(buffer.AsSpan(0, n)));
+    }
+
+    [Fact]
     public void The_largest_record_fits_the_documented_bound()
     {
         var longName = new string('r', WireLimits.MaxStringBytes);
@@ -73,6 +93,7 @@ public sealed class Log_record_codec
             EventTimeUs = long.MinValue,
             SeenCount = ushort.MaxValue,
             OperatorId = longName,
+            Zone = longName,
         };
         var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
         var n = LogRecordCodec.EncodeRead(new string('g', Topics.MaxGatewayIdLength), ulong.MaxValue, int.MaxValue - 1, int.MaxValue, read, buffer, long.MinValue, long.MinValue);

@@ -34,6 +34,8 @@ public sealed class Reader_uris
         Assert.Equal(57600, t.Settings.BaudRate);
         Assert.Equal(1, t.Settings.SerialAddress);
         Assert.Equal(ReaderKind.Lines, ReaderDrivers.Parse("serial:///dev/ttyACM0?protocol=lines&operator=nurse-4").Kind);
+        var desk = ReaderDrivers.Parse("serial:///dev/ttyACM0?protocol=lines&operator=porter-bob&zone=checkout-desk").Settings;
+        Assert.Equal(("porter-bob", "checkout-desk"), (desk.OperatorId, desk.Zone));
     }
 
     [Theory]

@@ -52,7 +52,20 @@ public sealed class Scan_parsing
         Assert.Equal(42, reads[1].EventTimeUs);
     }
 
+    [Fact]
+    public void A_zone_for_the_request_or_for_one_scan_says_where_the_person_scanned()
+    {
+        var body = """{"operator":"nurse-4","zone":"ward-3","scans":[{"code":"3034257BF400B7800004CB2F"},{"code":"4006381333931","zone":"bay-2"}]}""";
+        Assert.True(ScanRequest.TryParse(Encoding.UTF8.GetBytes(body), "handheld", 42, out var reads, out var error), error);
+        Assert.Equal(["ward-3", "bay-2"], reads.Select(r => r.Zone));
+
+        Assert.True(ScanRequest.TryParse("""{"operator":"o","scans":[{"code":"AB"}]}"""u8, "h", 0, out reads, out error), error);
+        Assert.Null(Assert.Single(reads).Zone);
+    }
+
     [Theory]
+    [InlineData("""{"operator":"o","zone":"","scans":[{"code":"AB"}]}""", "zone: a zone name")]
+    [InlineData("""{"operator":"o","scans":[{"code":"AB","zone":5}]}""", "scans[0].zone: a zone name")]
     [InlineData("", "body is empty")]
     [InlineData("{", "not JSON")]
     [InlineData("[]", "must be a JSON object")]

@@ -13,7 +13,7 @@ public sealed class The_line_scanner_reads_codes_from_a_serial_line
     public async Task Lines_become_reads_and_bad_lines_are_rejected()
     {
         await using var pty = await PtyPair.StartAsync();
-        await using var driver = (LineScannerDriver)ReaderDrivers.Create($"serial://{pty.DevicePath}?protocol=lines&baud=9600&operator=porter-2", "dock-scanner", NullLoggerFactory.Instance);
+        await using var driver = (LineScannerDriver)ReaderDrivers.Create($"serial://{pty.DevicePath}?protocol=lines&baud=9600&operator=porter-2&zone=dock-1", "dock-scanner", NullLoggerFactory.Instance);
         var sink = new TestSink();
         using var stop = new CancellationTokenSource();
         var run = driver.RunAsync(sink, stop.Token);
@@ -32,6 +32,7 @@ public sealed class The_line_scanner_reads_codes_from_a_serial_line
             Assert.Equal(SourceKind.Scanner, r.Source);
             Assert.Equal("porter-2", r.OperatorId);
             Assert.Equal("dock-scanner", r.ReaderId);
+            Assert.Equal("dock-1", r.Zone);
         });
         Assert.Contains(sink.Events, e => e.Kind == ReaderEventKind.FrameRejected && e.Message.Contains("not printable ASCII", StringComparison.Ordinal));
         Assert.Contains(sink.Events, e => e.Kind == ReaderEventKind.FrameRejected && e.Message.Contains("longer than 256", StringComparison.Ordinal));

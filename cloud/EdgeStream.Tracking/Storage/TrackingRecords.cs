@@ -33,9 +33,19 @@ public sealed record TrackingBatch(IReadOnlyList<PlacementRecord> Placements, IR
     /// <summary>Workflow steps (state changes, alerts raised and cleared), in the job's order.</summary>
     public IReadOnlyList<WorkflowRecord> Workflow { get; init; } = [];
 
+    /// <summary>Gateways' scans, kept as manual events (once each, by <see cref="ScanRecord.EventId"/>).</summary>
+    public IReadOnlyList<ScanRecord> Scans { get; init; } = [];
+
     /// <summary>Rows in the batch.</summary>
-    public int Count => Placements.Count + Sightings.Count + Late.Count + Workflow.Count;
+    public int Count => Placements.Count + Sightings.Count + Late.Count + Workflow.Count + Scans.Count;
 }
+
+/// <summary>
+/// A person's scan at a gateway (a handheld or a barcode scanner) that placed a tag in <paramref name="Zone"/>:
+/// kept as a manual event (client id <c>scan:{EventId}</c>, already in the log), so that history marks the
+/// placement with who made it and the manual event list shows it.
+/// </summary>
+public sealed record ScanRecord(string Epc, string Zone, string By, string? Reason, long TimeUs, string GatewayId, string EventId);
 
 /// <summary>What a workflow step is.</summary>
 public enum WorkflowRecordKind

@@ -13,7 +13,8 @@ namespace EdgeStream.Edge.Pipeline;
 /// The read stage that runs edge windowing: every driver's reads go through one bounded channel to a
 /// single thread that owns the <see cref="WindowingProcessor"/> (it is not thread-safe), and what it
 /// emits goes to the outbox in two classes: presence events and reads (summaries, all or sampled).
-/// A wall-clock tick lets tags depart when no reads arrive at all.
+/// A wall-clock tick lets tags depart when no reads arrive at all. Scans (barcode scanners, handhelds)
+/// bypass windowing and go to the outbox as they are, with their operator and zone.
 /// </summary>
 /// <remarks>
 /// A read counts as accepted when the outbox has committed what windowing made of it. Reads still
@@ -67,6 +68,14 @@ public sealed partial class WindowingStage : IReadStage, IHostedService, IAsyncD
     {
         if (reads.IsEmpty)
         {
+            return;
+        }
+
+        if (reads.Span[0].Source is SourceKind.Scanner or SourceKind.Handheld)
+        {
+            // A scan is a person's act, not a radio sighting: straight to the outbox with its operator and
+            // zone, never windowed or summarised away (a scanner's batches hold only its own scans).
+            await outbox.AppendReadsAsync(reads, cancellationToken).ConfigureAwait(false);
             return;
         }
 

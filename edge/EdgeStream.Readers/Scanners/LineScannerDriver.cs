@@ -120,6 +120,7 @@ public sealed class LineScannerDriver : SerialReaderDriver
             Source = SourceKind.Scanner,
             SeenCount = 1,
             OperatorId = Settings.OperatorId,
+            Zone = Settings.Zone,
         });
     }
 

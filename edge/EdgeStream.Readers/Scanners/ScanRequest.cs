@@ -5,8 +5,10 @@ namespace EdgeStream.Readers.Scanners;
 
 /// <summary>
 /// The body of <c>POST /api/scans</c> from a handheld app:
-/// <c>{"operator":"nurse-4","device":"ward-3-handheld","scans":[{"code":"3034…","time":"2026-11-24T08:00:00.123Z"}]}</c>.
+/// <c>{"operator":"nurse-4","device":"ward-3-handheld","zone":"ward-3","scans":[{"code":"3034…","time":"2026-11-24T08:00:00.123Z","zone":"bay-2"}]}</c>.
 /// <c>device</c> and each <c>time</c> are optional (the endpoint's reader id and the arrival time stand in).
+/// <c>zone</c> (for the request, or per scan) is where the person scanned the tags: the cloud places them
+/// there as manual placements by the operator. Without one a scan is a sighting only.
 /// </summary>
 public static class ScanRequest
 {
@@ -81,6 +83,11 @@ public static class ScanRequest
                 readerId = device;
             }
 
+            if (!TryZone(root, "zone", null, out var requestZone, out error))
+            {
+                return false;
+            }
+
             if (!root.TryGetProperty("scans", out var scans) || scans.ValueKind != JsonValueKind.Array || scans.GetArrayLength() == 0)
             {
                 error = "scans: required, a non-empty array of {code, time?}";
@@ -122,6 +129,11 @@ public static class ScanRequest
                     timeUs = EventTimes.ToUnixMicroseconds(t);
                 }
 
+                if (!TryZone(scan, "zone", $"scans[{i}].", out var scanZone, out error))
+                {
+                    return false;
+                }
+
                 result[i++] = new TagRead
                 {
                     Epc = epc,
@@ -132,6 +144,7 @@ public static class ScanRequest
                     Source = SourceKind.Handheld,
                     SeenCount = 1,
                     OperatorId = operatorId,
+                    Zone = scanZone ?? requestZone,
                 };
             }
 
@@ -139,5 +152,24 @@ public static class ScanRequest
             error = string.Empty;
             return true;
         }
+    }
+
+    private static bool TryZone(JsonElement node, string name, string? prefix, out string? zone, out string error)
+    {
+        zone = null;
+        error = string.Empty;
+        if (!node.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (value.ValueKind != JsonValueKind.String || value.GetString() is not { Length: > 0 and <= 64 } z || string.IsNullOrWhiteSpace(z))
+        {
+            error = $"{prefix}{name}: a zone name of 1..64 characters when given";
+            return false;
+        }
+
+        zone = z;
+        return true;
     }
 }

@@ -14,6 +14,9 @@ namespace EdgeStream.Contracts.Wire;
 /// records: count × record              (times delta-coded against the previous record)
 /// crc32c: uint32 LE over everything before it
 /// </code>
+/// Flags: bit 0 (<see cref="ReadsCarryZones"/>) says that each read record ends with the zone of a scan
+/// (varint: 0 none, else string index + 1). It is set only when a read of the batch has a zone, so a
+/// batch of radio reads is the same bytes as before scans had zones.
 /// Chosen over JSON by measurement (docs/benchmarks.md): about 7× smaller and 10× faster to
 /// encode and decode, which matters on metered mobile links and SD cards.
 /// </summary>
@@ -21,6 +24,9 @@ public static class BatchCodec
 {
     /// <summary>The version this build writes. Decoders accept exactly the versions they know.</summary>
     public const byte CurrentVersion = 1;
+
+    /// <summary>Flag bit: each read record carries a zone (scans).</summary>
+    public const byte ReadsCarryZones = 1;
 
     private const byte Magic0 = (byte)'E';
     private const byte Magic1 = (byte)'S';
@@ -39,6 +45,7 @@ public static class BatchCodec
         }
 
         var strings = new StringTable();
+        byte flags = 0;
         if (batch.Class == DataClass.Reads)
         {
             foreach (var r in batch.Reads)
@@ -47,6 +54,12 @@ public static class BatchCodec
                 if (r.OperatorId is not null)
                 {
                     strings.Add(r.OperatorId);
+                }
+
+                if (r.Zone is not null)
+                {
+                    strings.Add(r.Zone);
+                    flags |= ReadsCarryZones;
                 }
             }
         }
@@ -71,7 +84,7 @@ public static class BatchCodec
         w.Byte(Magic1);
         w.Byte(CurrentVersion);
         w.Byte((byte)batch.Class);
-        w.Byte(0);
+        w.Byte(flags);
         w.String(batch.GatewayId);
         w.VarUInt(batch.Sequence);
         w.VarInt(batch.CreatedUs);
@@ -96,6 +109,10 @@ public static class BatchCodec
                 w.Byte((byte)r.Source);
                 w.VarUInt(r.SeenCount);
                 w.VarUInt(r.OperatorId is null ? 0 : (ulong)strings.IndexOf(r.OperatorId) + 1);
+                if ((flags & ReadsCarryZones) != 0)
+                {
+                    w.VarUInt(r.Zone is null ? 0 : (ulong)strings.IndexOf(r.Zone) + 1);
+                }
             }
         }
         else
@@ -163,6 +180,12 @@ public static class BatchCodec
             throw new WireFormatException(WireError.Malformed, $"Unknown data class {payload[3]}.");
         }
 
+        var flags = payload[4];
+        if ((flags & ~ReadsCarryZones) != 0 || (flags != 0 && dataClass != DataClass.Reads))
+        {
+            throw new WireFormatException(WireError.Malformed, $"Unknown batch flags {flags:X2} for {dataClass}.");
+        }
+
         var r = new Reader(body, HeaderBytes);
         var gatewayId = r.String("gatewayId");
         if (!Topics.IsValidGatewayId(gatewayId))
@@ -196,8 +219,9 @@ public static class BatchCodec
                 var source = (SourceKind)r.Byte("source");
                 var seen = r.VarUInt("seenCount");
                 var op = r.VarUInt("operator");
+                var zone = (flags & ReadsCarryZones) != 0 ? r.VarUInt("zone") : 0;
                 if (antenna > ushort.MaxValue || rssi is < short.MinValue or > short.MaxValue || seen > ushort.MaxValue
-                    || !Enum.IsDefined(source) || op > (ulong)nStrings)
+                    || !Enum.IsDefined(source) || op > (ulong)nStrings || zone > (ulong)nStrings)
                 {
                     throw new WireFormatException(WireError.Malformed, $"Read {i} has a field out of range.");
                 }
@@ -212,6 +236,7 @@ public static class BatchCodec
                     Source = source,
                     SeenCount = (ushort)seen,
                     OperatorId = op == 0 ? null : strings[op - 1],
+                    Zone = zone == 0 ? null : strings[zone - 1],
                 };
             }
 

@@ -54,13 +54,17 @@ public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Ind
 /// presence: kind:u8  zone:str  fromZone:(u8 0|1, str)  readCount:varint  peakRssi:zigzag  meanRssi:zigzag
 /// manual:   kind:u8  zone:(u8 0|1, str)  action:(u8 0|1, str)  untilUs:zigzag  by:str  reason:(u8 0|1, str)  clientId:str   (version 2 only; gatewayId is "@manual", batchCount 1)
 /// v2:       ingestTimeUs:zigzag  clockOffsetUs:zigzag
+/// v3:       zone:str   (reads only: a scan's zone; version 3 is written only for a read that has one)
 /// </code>
 /// str = varint byte length + UTF-8. Pure and allocation-free on encode.
 /// </summary>
 public static class LogRecordCodec
 {
-    /// <summary>The version this build writes (it reads this one and version 1).</summary>
+    /// <summary>The version this build writes for every record but a scan with a zone (it reads 1, 2 and 3).</summary>
     public const byte Version = 2;
+
+    /// <summary>The version of a read that carries a scan's zone.</summary>
+    public const byte ScanVersion = 3;
 
     /// <summary>An upper bound of one encoded record, for sizing buffers.</summary>
     public const int MaxEncodedBytes = 2 + (3 + Topics.MaxGatewayIdLength) + 10 + 5 + 5 + 10 + (2 + (Epc.MaxBits / 8)) + (5 * (2 + WireLimits.MaxStringBytes)) + 2 + 5 + 5 + 3 + 10 + 20;
@@ -69,7 +73,7 @@ public static class LogRecordCodec
     public static int EncodeRead(string gatewayId, ulong sequence, int index, int batchCount, in TagRead read, Span<byte> destination, long ingestTimeUs = 0, long clockOffsetUs = 0)
     {
         var w = new SpanWriter(destination);
-        Header(ref w, DataClass.Reads, gatewayId, sequence, index, batchCount, read.EventTimeUs, read.Epc);
+        Header(ref w, DataClass.Reads, gatewayId, sequence, index, batchCount, read.EventTimeUs, read.Epc, read.Zone is null ? Version : ScanVersion);
         w.String(read.ReaderId);
         w.VarUInt(read.Antenna);
         w.VarInt(read.RssiCentiDbm);
@@ -78,6 +82,11 @@ public static class LogRecordCodec
         w.OptionalString(read.OperatorId);
         w.VarInt(ingestTimeUs);
         w.VarInt(clockOffsetUs);
+        if (read.Zone is { } zone)
+        {
+            w.String(zone);
+        }
+
         return w.Position;
     }
 
@@ -125,9 +134,9 @@ public static class LogRecordCodec
     {
         var r = new SpanReader(value);
         var version = r.Byte();
-        if (version is not (1 or Version))
+        if (version is not (1 or Version or ScanVersion))
         {
-            throw new WireFormatException(WireError.UnsupportedVersion, $"Log record version {version} is not supported (this build reads 1 and {Version}).");
+            throw new WireFormatException(WireError.UnsupportedVersion, $"Log record version {version} is not supported (this build reads 1 to {ScanVersion}).");
         }
 
         var dataClass = (DataClass)r.Byte();
@@ -223,6 +232,16 @@ public static class LogRecordCodec
             entry = entry with { IngestTimeUs = r.VarInt(), ClockOffsetUs = r.VarInt() };
         }
 
+        if (version == ScanVersion)
+        {
+            if (dataClass != DataClass.Reads)
+            {
+                throw new WireFormatException(WireError.Malformed, "Log record version 3 is a read's.");
+            }
+
+            entry = entry with { Read = entry.Read with { Zone = r.String() } };
+        }
+
         if (!r.AtEnd)
         {
             throw new WireFormatException(WireError.Malformed, "Log record has trailing bytes.");
@@ -231,9 +250,9 @@ public static class LogRecordCodec
         return entry;
     }
 
-    private static void Header(ref SpanWriter w, DataClass dataClass, string gatewayId, ulong sequence, int index, int batchCount, long time, Epc epc)
+    private static void Header(ref SpanWriter w, DataClass dataClass, string gatewayId, ulong sequence, int index, int batchCount, long time, Epc epc, byte version = Version)
     {
-        w.Byte(Version);
+        w.Byte(version);
         w.Byte((byte)dataClass);
         w.String(gatewayId);
         w.VarUInt(sequence);
