@@ -1,3 +1,4 @@
+using EdgeStream.Contracts;
 using EdgeStream.Contracts.Wire;
 using EdgeStream.EventLog;
 
@@ -75,6 +76,11 @@ internal static class DedupeRecovery
                     catch (WireFormatException)
                     {
                         continue;
+                    }
+
+                    if (entry.Class == DataClass.Mark)
+                    {
+                        continue; // not a batch's record
                     }
 
                     if (corrections is not null && entry.IngestTimeUs > 0

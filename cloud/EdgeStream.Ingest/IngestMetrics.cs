@@ -22,6 +22,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Counter<long> _messages;
     private readonly Counter<long> _reads;
     private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _marks;
     private readonly Counter<long> _deadLetters;
     private readonly Counter<long> _deadLettersEvicted;
     private readonly Counter<long> _refusals;
@@ -40,6 +41,7 @@ public sealed class IngestMetrics : IDisposable
         _messages = Meter.CreateCounter<long>("edgestream_cloud_messages_total", description: "MQTT messages received from gateways on ingest topics.");
         _reads = Meter.CreateCounter<long>("edgestream_cloud_reads_ingested_total", description: "Reads and presence events appended to the event log.");
         _duplicates = Meter.CreateCounter<long>("edgestream_cloud_duplicates_total", description: "Redelivered batches (same gateway and sequence) dropped.");
+        _marks = Meter.CreateCounter<long>("edgestream_cloud_watermark_marks_total", description: "Watermark mark records appended (one per partition for each gateway status that carries a watermark).");
         _deadLetters = Meter.CreateCounter<long>("edgestream_cloud_deadletter_total", description: "Payloads refused and kept in the dead-letter store, by reason.");
         _deadLettersEvicted = Meter.CreateCounter<long>("edgestream_cloud_deadletter_evicted_total", description: "Dead letters dropped from the store to respect its size bound.");
         _refusals = Meter.CreateCounter<long>("edgestream_cloud_broker_refusals_total", description: "Connections, publishes and subscriptions the broker policy refused, by kind.");
@@ -121,6 +123,8 @@ public sealed class IngestMetrics : IDisposable
         _refusalsByKind.AddOrUpdate(kind, 1, (_, n) => n + 1);
         _refusals.Add(1, new KeyValuePair<string, object?>("kind", kind));
     }
+
+    internal void Marks(int records) => _marks.Add(records);
 
     internal void Appended(TimeSpan elapsed) => _appendSeconds.Record(elapsed.TotalSeconds);
 

@@ -37,6 +37,7 @@ public sealed partial class IngestPipeline : IDisposable
 {
     private readonly IngestOptions _options;
     private readonly IEventLog _log;
+    private Epc[]? _markKeys;
     private readonly DedupeStore _dedupe;
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
@@ -158,7 +159,12 @@ public sealed partial class IngestPipeline : IDisposable
                 var json = payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray();
                 if (GatewayStatus.TryParse(json, out var status) && status!.Online && status.GatewayId == gatewayId)
                 {
-                    ClockSkew.ObserveStatus(gatewayId, status.TimeUs, EventTimes.ToUnixMicroseconds(now));
+                    var receivedUs = EventTimes.ToUnixMicroseconds(now);
+                    ClockSkew.ObserveStatus(gatewayId, status.TimeUs, receivedUs);
+                    if (status.WatermarkUs > 0)
+                    {
+                        await AppendMarksAsync(gatewayId, status.WatermarkUs, receivedUs, cancellationToken);
+                    }
                 }
             }
 
@@ -316,6 +322,46 @@ public sealed partial class IngestPipeline : IDisposable
             ArrayPool<(int, int, int, long)>.Shared.Return(ranges);
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// Appends the gateway's watermark mark to every partition (each record keyed so that it lands in its
+    /// own partition): the stream job's clock of that gateway moves on although it sends nothing.
+    /// </summary>
+    private async Task AppendMarksAsync(string gatewayId, long markUs, long receivedUs, CancellationToken cancellationToken)
+    {
+        var offset = ClockSkew.CorrectionUs(gatewayId, receivedUs);
+        var keys = _markKeys ??= MarkKeys(_log.PartitionCount);
+        var messages = new List<LogMessage>(keys.Length);
+        foreach (var key in keys)
+        {
+            var value = new byte[LogRecordCodec.MaxEncodedBytes];
+            var n = LogRecordCodec.EncodeMark(gatewayId, 0, key, markUs, value, receivedUs, offset);
+            messages.Add(new LogMessage(key.ToArray(), value.AsMemory(0, n), Math.Min(markUs - offset, receivedUs)));
+        }
+
+        await _log.AppendAsync(messages, cancellationToken);
+        Metrics.Marks(keys.Length);
+    }
+
+    /// <summary>One key per partition, found once: 32-bit keys counted up until each partition has one.</summary>
+    private static Epc[] MarkKeys(int partitions)
+    {
+        var keys = new Epc[partitions];
+        var found = 0;
+        Span<byte> bytes = stackalloc byte[4];
+        for (uint i = 0; found < partitions; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, i);
+            var p = LogPartitioner.PartitionFor(bytes, partitions);
+            if (keys[p].BitLength == 0)
+            {
+                keys[p] = Epc.FromBytes(bytes, 32);
+                found++;
+            }
+        }
+
+        return keys;
     }
 
     private IngestOutcome DeadLetter(DateTimeOffset now, string gatewayId, string topic, string reason, string detail, ReadOnlySequence<byte> payload)

@@ -80,7 +80,11 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
         var kind = TrackingEventKind.Read;
         var zone = NameTable.None;
         ManualDetail? manual = null;
-        if (entry.Class == DataClass.Manual)
+        if (entry.Class == DataClass.Mark)
+        {
+            kind = TrackingEventKind.Mark;
+        }
+        else if (entry.Class == DataClass.Manual)
         {
             var m = entry.Manual;
             if (!IsComplete(m, out error))
@@ -194,6 +198,11 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
     /// <inheritdoc />
     public override void OnEvent(in TrackingEvent evt, ref TagState state, KeyedContext<Epc, TrackingOutput> context)
     {
+        if (evt.Kind == TrackingEventKind.Mark)
+        {
+            return; // its work was done on arrival: the gateway's clock moved
+        }
+
         var t = evt.TimeUs;
         if (state.OverrideUntilUs != 0 && t >= state.OverrideUntilUs)
         {

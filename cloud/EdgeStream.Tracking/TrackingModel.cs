@@ -21,6 +21,9 @@ public enum TrackingEventKind : byte
 
     /// <summary>A person's event (<see cref="TrackingEvent.Manual"/>): a scan, an override, a correction, an action.</summary>
     Manual = 4,
+
+    /// <summary>A gateway's watermark mark: it moves the gateway's event time and does nothing else.</summary>
+    Mark = 5,
 }
 
 /// <summary>What a manual event says besides its zone (<see cref="TrackingEvent.Zone"/>).</summary>

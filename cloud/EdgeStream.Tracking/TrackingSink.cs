@@ -238,6 +238,11 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
             return;
         }
 
+        if (entry.Class == DataClass.Mark)
+        {
+            return; // a late watermark mark says nothing the job has not heard since
+        }
+
         _late.Add(1);
         var epc = entry.Epc.ToString();
         var eventId = EventId(entry.GatewayId, entry.Sequence, entry.Index);

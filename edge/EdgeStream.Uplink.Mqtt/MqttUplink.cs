@@ -32,6 +32,7 @@ public sealed class MqttUplink
     private readonly ResiliencePipeline _connectPipeline;
     private readonly BandwidthLimiter? _bandwidth;
     private readonly string _statusTopic;
+    private readonly long? _holdbackUs;
     private readonly string _readsTopic;
     private readonly string _eventsTopic;
     private volatile bool _connected;
@@ -40,9 +41,20 @@ public sealed class MqttUplink
 
     /// <summary>Creates the uplink; <see cref="RunAsync"/> starts it.</summary>
     /// <exception cref="OptionsException">An option is out of range.</exception>
-    public MqttUplink(UplinkOptions options, Outbox outbox, ILogger logger, OutboxMetrics? metrics = null, TimeProvider? time = null)
+    /// <param name="options">The uplink's settings.</param>
+    /// <param name="outbox">What it sends.</param>
+    /// <param name="logger">Its log.</param>
+    /// <param name="metrics">The outbox's instruments.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="holdbackUs">
+    /// How far behind its clock the gateway may still hand an event to the outbox (windowing's delay, the
+    /// outbox's commit interval, readers' report latency); with it, a status sent while nothing waits for the
+    /// broker carries the gateway's watermark (<see cref="GatewayStatus.WatermarkUs"/>). Null: no watermark.
+    /// </param>
+    public MqttUplink(UplinkOptions options, Outbox outbox, ILogger logger, OutboxMetrics? metrics = null, TimeProvider? time = null, long? holdbackUs = null)
     {
         options.Validate();
+        _holdbackUs = holdbackUs;
         _options = options;
         _outbox = outbox;
         _logger = logger;
@@ -340,14 +352,23 @@ public sealed class MqttUplink
                 .Build(),
             cancellationToken);
 
-    private byte[] StatusPayload(bool online) => new GatewayStatus
+    private byte[] StatusPayload(bool online)
     {
-        GatewayId = _options.GatewayId,
-        Online = online,
-        TimeUs = EventTimes.NowUs(_time),
-        BufferReads = _outbox.BufferedReads,
-        BufferBytes = _outbox.BufferBytes,
-    }.ToJson();
+        var now = EventTimes.NowUs(_time);
+
+        // A watermark only when every batch the outbox made has been acknowledged: then each event older
+        // than now less the holdback has reached the cloud, and none is still on its way.
+        var watermark = online && _holdbackUs is { } holdback && _outbox.BufferedBatches == 0 ? now - holdback : 0;
+        return new GatewayStatus
+        {
+            GatewayId = _options.GatewayId,
+            Online = online,
+            TimeUs = now,
+            BufferReads = _outbox.BufferedReads,
+            BufferBytes = _outbox.BufferBytes,
+            WatermarkUs = watermark,
+        }.ToJson();
+    }
 
     private MqttClientOptions BuildClientOptions()
     {

@@ -14,6 +14,13 @@ public enum DataClass : byte
 
     /// <summary>Manual events (<see cref="ManualEvent"/>): in the event log only, never in a gateway's batch.</summary>
     Manual = 3,
+
+    /// <summary>
+    /// A gateway's watermark mark, in the event log only: every event of the gateway older than the mark's
+    /// time is in the log. Ingest appends one to each partition when a gateway's status says so, so that
+    /// event time moves on a quiet site (an absence fires at its deadline with no further read).
+    /// </summary>
+    Mark = 4,
 }
 
 /// <summary>

@@ -25,6 +25,13 @@ public sealed record GatewayStatus
     /// <summary>Bytes used by the durable buffer.</summary>
     public long BufferBytes { get; init; }
 
+    /// <summary>
+    /// The gateway's low watermark, µs since the Unix epoch (gateway clock): it has sent every event older
+    /// than this, and holds none that it will send later. 0 when it cannot say (batches wait for the
+    /// broker). The cloud turns it into marks that move event time at a quiet site.
+    /// </summary>
+    public long WatermarkUs { get; init; }
+
     /// <summary>The fleet configuration version the gateway applied, if any.</summary>
     public string? ConfigVersion { get; init; }
 

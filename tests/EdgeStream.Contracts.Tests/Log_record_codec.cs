@@ -81,6 +81,21 @@ public sealed class Log_record_codec
     }
 
     [Fact]
+    public void A_watermark_mark_carries_its_gateway_time_and_partition_key_and_places_by_the_corrected_time()
+    {
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var key = Epc.ParseHex("00000007");
+        var n = LogRecordCodec.EncodeMark("gw-1", 0, key, 1_764_000_060_000_000, buffer, 1_764_000_100_000_000, 2_000_000);
+        var entry = LogRecordCodec.Decode(buffer.AsSpan(0, n));
+        Assert.Equal((DataClass.Mark, "gw-1", key, 1_764_000_060_000_000L), (entry.Class, entry.GatewayId, entry.Epc, entry.EventTimeUs));
+        Assert.Equal(1_764_000_058_000_000L, entry.CorrectedTimeUs);
+        for (var cut = 1; cut < n; cut++)
+        {
+            Assert.Throws<WireFormatException>(() => LogRecordCodec.Decode(buffer.AsSpan(0, cut)));
+        }
+    }
+
+    [Fact]
     public void The_largest_record_fits_the_documented_bound()
     {
         var longName = new string('r', WireLimits.MaxStringBytes);

@@ -71,6 +71,14 @@ internal sealed class JobRun
         Task.ProcessRecord(Offset++, Clock.ToArray(), _buffer.AsSpan(0, n));
     }
 
+    /// <summary>A watermark mark of <paramref name="gateway"/> at <paramref name="t"/>, as ingest appends it for a gateway's status.</summary>
+    public void Mark(long t, string gateway = "gw-1")
+    {
+        var key = Epc.ParseHex("00000000");
+        var n = LogRecordCodec.EncodeMark(gateway, 0, key, t, _buffer, t, 0);
+        Task.ProcessRecord(Offset++, key.ToArray(), _buffer.AsSpan(0, n));
+    }
+
     /// <summary>A raw read of <paramref name="epc"/> at <paramref name="t"/>: a sighting, no placement.</summary>
     public void Read(Epc epc, long t, string gateway = "gw-1")
     {

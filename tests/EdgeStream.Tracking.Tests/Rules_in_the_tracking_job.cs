@@ -202,6 +202,26 @@ public sealed class Rules_in_the_tracking_job(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_gateways_watermark_mark_fires_an_event_time_absence_at_its_deadline_with_no_further_read()
+    {
+        var run = new JobRun(Rule("""{"id": "pump-off-ward", "version": 1, "assets": {"type": "infusion-pump"}, "pattern": {"absent": {"zone": "ward-3", "for": "10m"}}}"""));
+        run.Place(Pump, "ward-3", T0);
+        run.Depart(Pump, "ward-3", T0 + Min);
+
+        // The site goes quiet: no read, no placement. The gateway's status says it has sent everything
+        // up to 0:05, then up to 0:12: event time moves with it, and the deadline at 0:11 fires once.
+        run.Mark(T0 + (5 * Min));
+        Assert.Empty(run.RuleSteps(Pump));
+        run.Mark(T0 + (12 * Min));
+        run.Mark(T0 + (12 * Min)); // the same status again
+        Assert.Equal([new AlertRaised("pump-off-ward", "ward-3", AlertSeverity.Warning, "away from ward-3 for 10m", T0 + (11 * Min))], run.RuleSteps(Pump));
+
+        // A mark is not a read: the pump was not seen, nothing was placed, no state holds the mark's key.
+        Assert.Equal(["ward-3", null], run.Placements(Pump));
+        Assert.DoesNotContain(run.Sink.Snapshot(), o => o.Key == Epc.ParseHex("00000000"));
+    }
+
+    [Fact]
     public void A_rule_swapped_from_another_thread_while_events_flow_evaluates_every_event_with_exactly_one_version()
     {
         // 20,000 pumps each enter the dock once, 5 ms apart in event time, among 380,000 reads of other

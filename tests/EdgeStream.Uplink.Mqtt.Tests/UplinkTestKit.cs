@@ -14,7 +14,7 @@ internal sealed class EdgeUnderTest : IAsyncDisposable
     private readonly Task _uplinkRun;
     private readonly TempDirectory _dir = new("es-edge-");
 
-    public EdgeUnderTest(Uri broker, string gatewayId = "gw-it-01", Func<UplinkOptions, UplinkOptions>? tweak = null)
+    public EdgeUnderTest(Uri broker, string gatewayId = "gw-it-01", Func<UplinkOptions, UplinkOptions>? tweak = null, long? holdbackUs = null)
     {
         Outbox = global::EdgeStream.Outbox.Outbox.Open(
             new OutboxOptions { GatewayId = gatewayId, CommitInterval = TimeSpan.FromMilliseconds(20), Reads = new DataClassOptions { MaxBatchRecords = 500 } },
@@ -31,7 +31,7 @@ internal sealed class EdgeUnderTest : IAsyncDisposable
             KeepAlive = TimeSpan.FromSeconds(2),
             Timeout = TimeSpan.FromSeconds(3),
         };
-        Uplink = new MqttUplink(tweak is null ? options : tweak(options), Outbox, Log);
+        Uplink = new MqttUplink(tweak is null ? options : tweak(options), Outbox, Log, holdbackUs: holdbackUs);
         _uplinkRun = Task.Run(() => Uplink.RunAsync(_stop.Token));
     }
 

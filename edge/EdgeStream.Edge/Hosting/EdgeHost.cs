@@ -20,6 +20,9 @@ public static class EdgeHost
     /// <summary>The meter every edge instrument lives on.</summary>
     public const string MeterName = "EdgeStream.Edge";
 
+    /// <summary>How late a reader may report a read, as the gateway's watermark allows for it.</summary>
+    public const long ReaderLatencyUs = 2_000_000;
+
     /// <summary>Device drivers for <c>llrp://</c> and <c>serial://</c> readers; <c>sim://</c> is built in.</summary>
     private static readonly Func<string, string, ILoggerFactory, IReaderDriver>? DeviceDrivers =
         (uri, id, loggers) => ReaderDrivers.Create(uri, id, loggers);
@@ -93,7 +96,10 @@ public static class EdgeHost
             return 1;
         }
 
-        var uplink = new MqttUplink(options.Uplink, outbox, loggerFactory.CreateLogger<MqttUplink>(), metrics, time);
+        // The gateway's watermark holds back what windowing and the outbox may still emit, and 2 s for
+        // readers that report late (LLRP report batching); later reads are late at the cloud, never lost.
+        var holdback = (options.Windowing is { } w ? WindowingStage.HoldbackUs(w) : 0) + (long)options.Outbox.CommitInterval.TotalMicroseconds + ReaderLatencyUs;
+        var uplink = new MqttUplink(options.Uplink, outbox, loggerFactory.CreateLogger<MqttUplink>(), metrics, time, holdback);
 
         var services = builder.Services;
         services.AddSingleton(options);

@@ -63,6 +63,15 @@ public sealed partial class WindowingStage : IReadStage, IHostedService, IAsyncD
         meter.CreateObservableGauge("edgestream_edge_window_tracked_tags", () => _stats.Value.TrackedTags, description: "Tags with windowing state.");
     }
 
+    /// <summary>
+    /// How far behind the wall clock windowing may still emit an event: reads wait out the reorder
+    /// tolerance, a zone is decided over the arbitration window and its hold-off, an observation closes
+    /// after the dedupe interval, and the stage looks at the clock every 200 ms. Departures are stamped at
+    /// their deadline, which is never behind the clock when they fire.
+    /// </summary>
+    public static long HoldbackUs(WindowingOptions options) =>
+        (options.ReorderToleranceMs + options.Arbitration.WindowMs + options.Arbitration.HoldOffMs + options.DedupeIntervalMs + (long)Tick.TotalMilliseconds) * 1000L;
+
     /// <inheritdoc/>
     public async ValueTask ProcessAsync(ReadOnlyMemory<TagRead> reads, IOutboxWriter outbox, CancellationToken cancellationToken)
     {

@@ -38,11 +38,17 @@ public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Ind
         }
     }
 
-    /// <summary>The tag.</summary>
-    public Epc Epc => Class switch { DataClass.Reads => Read.Epc, DataClass.Manual => Manual.Epc, _ => Presence.Epc };
+    /// <summary>For a <see cref="DataClass.Mark"/>, the key that routed it to its partition.</summary>
+    public Epc MarkEpc { get; init; }
+
+    /// <summary>For a <see cref="DataClass.Mark"/>, the mark's time (gateway clock).</summary>
+    public long MarkTimeUs { get; init; }
+
+    /// <summary>The tag (for a mark, its partition's key).</summary>
+    public Epc Epc => Class switch { DataClass.Reads => Read.Epc, DataClass.Manual => Manual.Epc, DataClass.Mark => MarkEpc, _ => Presence.Epc };
 
     /// <summary>Event time, µs since the Unix epoch (UTC).</summary>
-    public long EventTimeUs => Class switch { DataClass.Reads => Read.EventTimeUs, DataClass.Manual => Manual.EventTimeUs, _ => Presence.EventTimeUs };
+    public long EventTimeUs => Class switch { DataClass.Reads => Read.EventTimeUs, DataClass.Manual => Manual.EventTimeUs, DataClass.Mark => MarkTimeUs, _ => Presence.EventTimeUs };
 }
 
 /// <summary>
@@ -54,6 +60,7 @@ public readonly record struct LogEntry(string GatewayId, ulong Sequence, int Ind
 /// presence: kind:u8  zone:str  fromZone:(u8 0|1, str)  readCount:varint  peakRssi:zigzag  meanRssi:zigzag
 /// manual:   kind:u8  zone:(u8 0|1, str)  action:(u8 0|1, str)  untilUs:zigzag  by:str  reason:(u8 0|1, str)  clientId:str   (version 2 only; gatewayId is "@manual", batchCount 1)
 /// v2:       ingestTimeUs:zigzag  clockOffsetUs:zigzag
+/// mark:     (nothing: the header's gateway, sequence and time say it all; the EPC is the partition's key)
 /// v3:       zone:str   (reads only: a scan's zone; version 3 is written only for a read that has one)
 /// </code>
 /// str = varint byte length + UTF-8. Pure and allocation-free on encode.
@@ -125,6 +132,20 @@ public static class LogRecordCodec
         w.String(manual.ClientId);
         w.VarInt(ingestTimeUs);
         w.VarInt(0);
+        return w.Position;
+    }
+
+    /// <summary>
+    /// Encodes a gateway's watermark mark for one partition: <paramref name="key"/> is the key that routes it
+    /// there (carried as the EPC), <paramref name="timeUs"/> the mark (gateway clock; placed by the
+    /// corrected time, as every record of the gateway).
+    /// </summary>
+    public static int EncodeMark(string gatewayId, ulong sequence, in Epc key, long timeUs, Span<byte> destination, long ingestTimeUs, long clockOffsetUs)
+    {
+        var w = new SpanWriter(destination);
+        Header(ref w, DataClass.Mark, gatewayId, sequence, 0, 1, timeUs, key);
+        w.VarInt(ingestTimeUs);
+        w.VarInt(clockOffsetUs);
         return w.Position;
     }
 
@@ -221,6 +242,10 @@ public static class LogRecordCodec
             {
                 Manual = new ManualEvent { Epc = epc, Kind = kind, EventTimeUs = time, Zone = zone, Action = action, UntilUs = until, By = by, Reason = reason, ClientId = clientId },
             };
+        }
+        else if (dataClass == DataClass.Mark && version >= 2)
+        {
+            entry = new LogEntry(gatewayId, sequence, (int)index, (int)batchCount, dataClass, default, default) { MarkEpc = epc, MarkTimeUs = time };
         }
         else
         {
