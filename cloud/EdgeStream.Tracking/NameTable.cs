@@ -15,6 +15,7 @@ public sealed class NameTable
     private readonly ConcurrentDictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private string[] _names = new string[64];
+    private ulong[] _hashes = new ulong[64];
     private int _count;
 
     /// <summary>Names interned so far.</summary>
@@ -42,10 +43,14 @@ public sealed class NameTable
 
             if (_count == _names.Length)
             {
+                var hashes = _hashes;
+                Array.Resize(ref hashes, hashes.Length * 2);
+                Volatile.Write(ref _hashes, hashes);
                 Array.Resize(ref _names, _names.Length * 2);
             }
 
             id = _count;
+            _hashes[id] = EdgeStream.Engine.State.StableHash.Hash(name);
             _names[id] = name;
             Volatile.Write(ref _count, id + 1);
             _ids[name] = id;
@@ -59,6 +64,9 @@ public sealed class NameTable
         var names = Volatile.Read(ref _names);
         return names.AsSpan(0, Math.Min(Count, names.Length)).ToArray();
     }
+
+    /// <summary>The stable hash of the name of <paramref name="id"/> (<see cref="EdgeStream.Engine.State.StableHash.Hash(string)"/>), computed once when it was interned.</summary>
+    public ulong HashOf(int id) => Volatile.Read(ref _hashes)[id];
 
     /// <summary>The name of <paramref name="id"/>, or null for <see cref="None"/>.</summary>
     public string? NameOf(int id)

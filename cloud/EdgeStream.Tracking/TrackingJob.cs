@@ -127,13 +127,14 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             zone = _zones.Intern(entry.Presence.Zone);
         }
 
+        var gateway = _gateways.Intern(entry.GatewayId);
         evt = new TrackingEvent
         {
             Epc = entry.Epc,
             Kind = kind,
             TimeUs = entry.CorrectedTimeUs,
-            Gateway = _gateways.Intern(entry.GatewayId),
-            GatewayHash = StableHash.Hash(entry.GatewayId),
+            Gateway = gateway,
+            GatewayHash = _gateways.HashOf(gateway),
             Zone = zone,
             Sequence = entry.Sequence,
             Index = entry.Index,

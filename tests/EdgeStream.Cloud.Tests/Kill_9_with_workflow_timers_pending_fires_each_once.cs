@@ -10,7 +10,9 @@ namespace EdgeStream.Cloud.Tests;
 /// The stream process is killed with -9 while patients' waiting alerts are pending as timers (a workflow
 /// state's alert and a rule's "not followed by" deadline), and again just after they fired. After each
 /// restart from the checkpoint, each timer fires once: every patient left waiting has exactly one alert of
-/// each with one "opened" step, and the state history holds each state once.
+/// each with one "opened" step, and the state history holds each state once. A zone-wide rule (more than
+/// 15 patients in the waiting room) opened and cleared its alert before the kills; the replays that
+/// follow them feed the zone stage its placements again, and the alert is still one, opened and resolved.
 /// </summary>
 [Trait("Capability", "Rules")]
 public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
@@ -33,6 +35,9 @@ public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
         await File.WriteAllTextAsync(
             Path.Combine(rules, "untriaged.json"),
             """{"id": "untriaged", "version": 1, "assets": {"type": "patient"}, "pattern": {"notFollowedBy": {"first": {"enter": {"kind": "waiting-room"}}, "then": {"enter": {"zone": "triage"}}, "within": "30m"}}}""");
+        await File.WriteAllTextAsync(
+            Path.Combine(rules, "crowded.json"),
+            """{"id": "crowded", "version": 1, "assets": {"type": "patient"}, "pattern": {"count": {"zone": "waiting-room", "above": 15}}}""");
         string[] args = ["--workflows", workflows, "--rules", rules, "--EventLog:Embedded:Partitions", "1", "--Engine:CheckpointInterval", "00:00:00.300"];
 
         var cloud = await CloudProcess.StartInAsync(data, [Gateway], 0, args);
@@ -56,6 +61,7 @@ public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
             }
 
             await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/assets?state=triage")).Length == Patients / 2, TimeSpan.FromSeconds(30), "half the patients in triage");
+            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts?rule=rule:crowded&status=resolved")).Length == 1, TimeSpan.FromSeconds(30), "the crowded waiting room opened and cleared");
             var offset = await CheckpointsAsync(cloud);
             await Eventually.TrueAsync(async () => await CheckpointsAsync(cloud) > offset, TimeSpan.FromSeconds(30), "a checkpoint holding the pending timers");
 
@@ -63,7 +69,7 @@ public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
             await cloud.Process.KillAsync();
             await cloud.DisposeAsync();
             cloud = await CloudProcess.StartInAsync(data, [Gateway], port, args);
-            Assert.Empty(await cloud.GetArrayAsync("/api/alerts"));
+            Assert.Empty(await cloud.GetArrayAsync("/api/alerts?status=open"));
 
             // A later event moves the watermark past the deadlines; kill again as soon as alerts appear,
             // before a checkpoint covers them, so the restart replays the timers that raised them.
@@ -72,14 +78,19 @@ public sealed class Kill_9_with_workflow_timers_pending_fires_each_once
                 await PublishAsync(client, ++seq, P(Epc.ParseHex("303400000000000000FFFFFF"), "triage", t0 + (100 * Min)));
             }
 
-            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts")).Length > 0, TimeSpan.FromSeconds(30), "the first alerts");
+            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts")).Length > 1, TimeSpan.FromSeconds(30), "the first alerts");
             await cloud.Process.KillAsync();
             await cloud.DisposeAsync();
             cloud = await CloudProcess.StartInAsync(data, [Gateway], port, args);
 
-            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts")).Length >= Patients, TimeSpan.FromSeconds(30), "two alerts for each patient left waiting");
+            await Eventually.TrueAsync(async () => (await cloud.GetArrayAsync("/api/alerts")).Length >= Patients + 1, TimeSpan.FromSeconds(30), "two alerts for each patient left waiting");
             await Eventually.TrueAsync(async () => (await cloud.Http.GetAsync("/readyz")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the job to catch up");
-            var alerts = await cloud.GetArrayAsync("/api/alerts");
+            var all = await cloud.GetArrayAsync("/api/alerts");
+            var crowded = Assert.Single(all, a => a.GetProperty("rule").GetString() == "rule:crowded");
+            Assert.Equal("zone:waiting-room", crowded.GetProperty("asset").GetString());
+            var crowdedSteps = (await cloud.Http.GetFromJsonAsync<JsonElement>($"/api/alerts/{crowded.GetProperty("id").GetInt64()}")).GetProperty("steps");
+            Assert.Equal(["opened", "resolved"], crowdedSteps.EnumerateArray().Select(s => s.GetProperty("step").GetString()));
+            var alerts = all.Where(a => a.GetProperty("rule").GetString() != "rule:crowded").ToArray();
             var leftWaiting = Enumerable.Range(0, Patients).Where(i => i % 2 == 1).Select(i => $"patient-{i}").Order(StringComparer.Ordinal);
             foreach (var rule in new[] { "workflow:hospital-patient/waiting-too-long", "rule:untriaged" })
             {

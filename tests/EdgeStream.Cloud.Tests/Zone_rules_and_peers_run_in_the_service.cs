@@ -43,7 +43,7 @@ public sealed class Zone_rules_and_peers_run_in_the_service
             "the two zone alerts"))!;
         Assert.Equal(
             [
-                ("rule:chairs-in-corridor", "zone:corridor", "warning", "2 wheelchair in corridor, above 1"),
+                ("rule:chairs-in-corridor", "zone:corridor", "warning", "2 of type wheelchair in corridor, above 1"),
                 ("rule:room-full", "zone:triage", "critical", "2 assets in triage, above its capacity of 1"),
             ],
             open.Select(a => (a.GetProperty("rule").GetString(), a.GetProperty("asset").GetString(), a.GetProperty("severity").GetString(), a.GetProperty("message").GetString())).Order());

@@ -96,6 +96,28 @@ public sealed class Log_record_codec
     }
 
     [Fact]
+    public void Decoding_records_whose_names_repeat_allocates_nothing()
+    {
+        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        var read = new TagRead { Epc = Epc.ParseHex("300833B2DDD9014000000001"), ReaderId = "ward-reader", Antenna = 2, RssiCentiDbm = -5100, EventTimeUs = 1_764_000_000_000_000, Source = SourceKind.Llrp, SeenCount = 3 };
+        var n = LogRecordCodec.EncodeRead("gw-ward-3", 9, 0, 1, read, buffer, 5, 0);
+        var first = LogRecordCodec.Decode(buffer.AsSpan(0, n));
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            var again = LogRecordCodec.Decode(buffer.AsSpan(0, n));
+            Assert.Same(first.GatewayId, again.GatewayId);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        // A name the thread has not seen is decoded as ever.
+        n = LogRecordCodec.EncodeRead("gw-other", 9, 0, 1, read with { ReaderId = "dock-reader" }, buffer, 5, 0);
+        Assert.Equal(("gw-other", "dock-reader"), LogRecordCodec.Decode(buffer.AsSpan(0, n)) is var e ? (e.GatewayId, e.Read.ReaderId) : default);
+    }
+
+    [Fact]
     public void The_largest_record_fits_the_documented_bound()
     {
         var longName = new string('r', WireLimits.MaxStringBytes);

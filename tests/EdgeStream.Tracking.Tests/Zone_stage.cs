@@ -38,7 +38,7 @@ public sealed class Zone_stage
         stage.Enter(Pump3, "ward-3", T0 + (4 * Min));
         stage.Leave(Pump3, "corridor", T0 + (4 * Min)); // another zone's count does not move
         stage.Tick(T0 + (5 * Min));
-        Assert.Equal([new AlertRaised("pumps-in-ward", "ward-3", AlertSeverity.Critical, "3 infusion-pump in ward-3, above 2", T0 + (4 * Min))], stage.Alerts("ward-3"));
+        Assert.Equal([new AlertRaised("pumps-in-ward", "ward-3", AlertSeverity.Critical, "3 of type infusion-pump in ward-3, above 2", T0 + (4 * Min))], stage.Alerts("ward-3"));
 
         // A fourth pump does not open a second alert; back to two clears it.
         stage.Enter(Chair, "ward-3", T0 + (6 * Min));
@@ -47,7 +47,7 @@ public sealed class Zone_stage
         stage.Tick(T0 + (9 * Min));
         Assert.Equal(
             [
-                new AlertRaised("pumps-in-ward", "ward-3", AlertSeverity.Critical, "3 infusion-pump in ward-3, above 2", T0 + (4 * Min)),
+                new AlertRaised("pumps-in-ward", "ward-3", AlertSeverity.Critical, "3 of type infusion-pump in ward-3, above 2", T0 + (4 * Min)),
                 new AlertCleared("pumps-in-ward", "ward-3", T0 + (7 * Min), "2 in ward-3, within the limit again"),
             ],
             stage.Alerts("ward-3"));
@@ -97,7 +97,7 @@ public sealed class Zone_stage
         stage.Rules = stage.Rules.With(rule, T0 + (2 * Min));
         stage.Enter(Pump3, "ward-3", T0 + (3 * Min));
         stage.Tick(T0 + (4 * Min));
-        Assert.Equal([new AlertRaised("pumps-in-ward", "ward-3", AlertSeverity.Warning, "3 infusion-pump in ward-3, above 2", T0 + (3 * Min))], stage.Alerts("ward-3"));
+        Assert.Equal([new AlertRaised("pumps-in-ward", "ward-3", AlertSeverity.Warning, "3 of type infusion-pump in ward-3, above 2", T0 + (3 * Min))], stage.Alerts("ward-3"));
 
         stage.Rules = stage.Rules.With(rule with { Version = 2, Enabled = false, Pattern = null }, T0 + (5 * Min));
         stage.Enter(Chair, "ward-3", T0 + (6 * Min));

@@ -122,29 +122,33 @@ public sealed class RulesSuite : IBenchmarkSuite
         var task = new StreamTask<TrackingEvent, Epc, TagState, TrackingOutput>(job, options, 0, sink, new InMemorySideOutput());
         var pass = 0;
         long offset = 0;
-        var started = DateTime.UtcNow;
-        long alertsBefore = 0, stepsBefore = 0;
+        long alertsBefore = 0, stepsBefore = 0, measured = 0;
+        var encoded = input;
         var perSecond = Measure.Throughput(
             () =>
             {
-                if (pass == 1)
-                {
-                    // The warm-up pass is over: count from here (Measure restarts its clock after warm-up too).
-                    (alertsBefore, stepsBefore, started) = (sink.Alerts, sink.Steps, DateTime.UtcNow);
-                }
-
-                var encoded = input.Encoded(pass++);
                 for (var i = 0; i < encoded.Count; i++)
                 {
                     encoded.Record(i, out var k, out var v);
                     task.ProcessRecord(offset++, k, v);
                 }
 
+                measured += encoded.Count;
                 return encoded.Count;
             },
             TimeSpan.FromSeconds(8),
-            TimeSpan.FromSeconds(2));
-        var seconds = (DateTime.UtcNow - started).TotalSeconds;
+            TimeSpan.FromSeconds(2),
+            prepare: () =>
+            {
+                if (pass == 1)
+                {
+                    // The warm-up pass is over: count from here (Measure restarts its clock after warm-up too).
+                    (alertsBefore, stepsBefore, measured) = (sink.Alerts, sink.Steps, 0);
+                }
+
+                encoded = input.Encoded(pass++);
+            });
+        var seconds = measured / perSecond;
         if (task.Counters.Late != 0 || task.Counters.Malformed != 0 || (count > 0 && sink.Alerts == 0) || sink.Steps == 0)
         {
             throw new InvalidOperationException($"rules benchmark is not measuring what it claims: late {task.Counters.Late}, malformed {task.Counters.Malformed}, alerts {sink.Alerts}, workflow steps {sink.Steps}");

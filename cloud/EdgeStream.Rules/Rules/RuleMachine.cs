@@ -120,7 +120,7 @@ public sealed class RuleMachine
     /// <summary>The text of a zone-wide alert: the rule's message, or what was counted against what limit.</summary>
     public string ZoneAlertText(string zone, int count, int limit) => _rule.Message ?? (_rule.Pattern is OccupancyPattern
         ? $"{count} assets in {zone}, above its capacity of {limit}"
-        : $"{count} {_rule.Assets.Type ?? "assets"} in {zone}, above {limit}");
+        : _rule.Assets.Type is { } type ? $"{count} of type {type} in {zone}, above {limit}" : $"{count} assets in {zone}, above {limit}");
 
     /// <summary>The asset did <paramref name="kind"/> (in <paramref name="subject"/>: the zone, or the action's name) at <paramref name="atUs"/>; <paramref name="lastSeenUs"/> is the newest time it was seen.</summary>
     public void OnInput(ref RuleRun run, RuleInputKind kind, string? subject, long atUs, long lastSeenUs, IWorkflowTimers timers, List<WorkflowOutput> outputs)

@@ -375,7 +375,7 @@ public static class LogRecordCodec
                 throw new WireFormatException(WireError.LimitExceeded, $"Log record string of {n} bytes exceeds {WireLimits.MaxStringBytes}.");
             }
 
-            return Encoding.UTF8.GetString(Bytes((int)n));
+            return RecentStrings.Get(Bytes((int)n));
         }
 
         public string? OptionalString() => Byte() switch
@@ -386,5 +386,44 @@ public static class LogRecordCodec
         };
 
         private readonly WireFormatException Truncated() => new(WireError.Truncated, $"Log record ends at byte {_pos} inside a field.");
+    }
+}
+
+/// <summary>
+/// The strings of log records (gateway, reader, zone and operator names) come from small sets and repeat
+/// in every record: each thread keeps the ones it decoded lately, so that decoding a record allocates no
+/// string it has seen before. Direct-mapped by a hash of the UTF-8 bytes; a collision only costs a decode.
+/// </summary>
+internal static class RecentStrings
+{
+    private const int Slots = 256;
+    private const int MaxCachedBytes = 64;
+
+    [ThreadStatic]
+    private static (byte[] Utf8, string Text)[]? t_slots;
+
+    public static string Get(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > MaxCachedBytes)
+        {
+            return Encoding.UTF8.GetString(utf8);
+        }
+
+        var slots = t_slots ??= new (byte[], string)[Slots];
+        var hash = (uint)utf8.Length * 2_654_435_761u;
+        foreach (var b in utf8)
+        {
+            hash = (hash ^ b) * 16_777_619u;
+        }
+
+        ref var slot = ref slots[hash % Slots];
+        if (slot.Utf8 is { } known && utf8.SequenceEqual(known))
+        {
+            return slot.Text;
+        }
+
+        var text = Encoding.UTF8.GetString(utf8);
+        slot = (utf8.ToArray(), text);
+        return text;
     }
 }
