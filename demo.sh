@@ -55,7 +55,7 @@ password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 hash=$(printf '%s\n' "$password" | dotnet "$bin_cloud" hash-password)
 printf '{"gateways":[{"gatewayId":"demo-ward-1","passwordHash":"%s"}]}\n' "$hash" >"$state/gateways.json"
 
-# The shipped definitions: the hospital patient flow, and the equipment exit and dock dwell rules.
+# The shipped definitions: the hospital patient flow, and the equipment exit, dock dwell and crowded waiting room rules.
 examples="$root/cloud/EdgeStream.Rules/Examples"
 mkdir -p "$state/workflows" "$state/rules"
 cp "$examples"/*.workflow.json "$state/workflows/"

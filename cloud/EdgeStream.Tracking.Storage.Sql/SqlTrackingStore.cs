@@ -183,7 +183,7 @@ public partial class SqlTrackingStore : ITrackingStore, IWorkflowStore, IManualE
                 "INSERT INTO manual_events (client_id, event_id, asset_id, epc, kind, zone, action, until_us, by_actor, reason, event_us, received_us, appended) " +
                 "VALUES (@c, @i, (SELECT asset_id FROM asset_tags WHERE epc = @e AND to_us IS NULL), @e, @k, @z, NULL, 0, @b, @r, @t, @now, 1) ON CONFLICT (client_id) DO NOTHING",
                 cancellationToken,
-                ("@c", "scan:" + s.EventId),
+                ("@c", s.ClientId),
                 ("@i", s.EventId),
                 ("@e", s.Epc),
                 ("@k", KindName(ManualKind.Place)),

@@ -105,7 +105,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             kind = TrackingEventKind.Manual;
             zone = _zones.Intern(scanned);
             var by = string.IsNullOrEmpty(read.OperatorId) ? "scanner " + read.ReaderId : read.OperatorId;
-            manual = new ManualDetail(ManualKind.Place, by, Storage.PlacementRecord.EventIdOf(entry.GatewayId, entry.Sequence, entry.Index), null, "scanned at " + read.ReaderId, 0) { Scan = true };
+            manual = new ManualDetail(ManualKind.Place, by, "scan:" + Storage.PlacementRecord.EventIdOf(entry.GatewayId, entry.Sequence, entry.Index), null, "scanned at " + read.ReaderId, 0) { Scan = true };
         }
         else if (entry.Class == DataClass.Presence)
         {

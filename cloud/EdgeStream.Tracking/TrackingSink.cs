@@ -189,7 +189,7 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
             }
             else if (o.Kind == TrackingOutputKind.Scan && o.Scan is { } scan)
             {
-                _scans.Add(new ScanRecord(epc, _zones.NameOf(o.Zone) ?? string.Empty, scan.By, scan.Reason, o.TimeUs, gateway, EventId(gateway, o.Sequence, o.Index)));
+                _scans.Add(new ScanRecord(epc, _zones.NameOf(o.Zone) ?? string.Empty, scan.By, scan.Reason, o.TimeUs, gateway, EventId(gateway, o.Sequence, o.Index), scan.ClientId));
             }
             else if (!_sightings.TryGetValue(epc, out var s) || s.TimeUs < o.TimeUs)
             {

@@ -13,6 +13,7 @@ public sealed class Rule_definitions
 {
     private static readonly string ExitRule = Example("equipment-exit.rule.json");
     private static readonly string DockRule = Example("dock-dwell.rule.json");
+    private static readonly string CrowdedRule = Example("waiting-room-crowded.rule.json");
 
     [Fact]
     public void The_equipment_exit_and_warehouse_dwell_examples_read_as_described()
@@ -33,6 +34,9 @@ public sealed class Rule_definitions
         Assert.Null(calendar.TimeZone);
         Assert.Equal([DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday], calendar.Days.Order());
         Assert.Equal((new TimeOnly(6, 0), new TimeOnly(22, 0)), (calendar.From, calendar.To));
+
+        var crowded = RuleReader.Read(CrowdedRule);
+        Assert.Equal((new CountPattern(new ZoneMatch(null, "waiting-room"), 12), "patient"), (crowded.Pattern, crowded.Assets.Type));
     }
 
     [Fact]
@@ -152,6 +156,10 @@ public sealed class Rule_definitions
 
         Assert.True(Valid(ExitRule));
         Assert.True(Valid(DockRule));
+        Assert.True(Valid(CrowdedRule));
+        Assert.True(Valid("""{"id": "full", "version": 1, "pattern": {"occupancy": {"zone": "triage"}}}"""));
+        Assert.False(Valid(CrowdedRule.Replace("\"above\": 12", "\"above\": -1", StringComparison.Ordinal)));
+        Assert.False(Valid("""{"id": "full", "version": 1, "pattern": {"occupancy": {"zone": "triage", "above": 3}}}"""));
         Assert.True(Valid(RuleReader.Removal("dock-dwell", 2)));
         string[] mistakes =
         [

@@ -25,12 +25,14 @@ public sealed class WorkflowCatalog
     private readonly Dictionary<string, WorkflowVersion[]> _byType;
     private readonly Dictionary<string, WorkflowVersion[]> _byId;
     private readonly Func<string, string?> _kindOf;
+    private readonly HashSet<string> _peerTypes;
 
     private WorkflowCatalog(Dictionary<string, WorkflowVersion[]> byType, Dictionary<string, WorkflowVersion[]> byId, Func<string, string?> kindOf)
     {
         _byType = byType;
         _byId = byId;
         _kindOf = kindOf;
+        _peerTypes = byId.Values.SelectMany(v => v).SelectMany(v => v.Machine.PeerTypes).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>True when the workflow of <paramref name="assetType"/> in effect at <paramref name="atUs"/> waits for an asset of <paramref name="peerType"/> entering its zone.</summary>
@@ -38,7 +40,7 @@ public sealed class WorkflowCatalog
         ForType(assetType, atUs) is { } v && v.Machine.PeerTypes.Contains(peerType);
 
     /// <summary>True when some workflow waits for <paramref name="peerType"/> entering an asset's zone.</summary>
-    public bool AnyWatches(string peerType) => _byId.Values.Any(v => v.Any(x => x.Machine.PeerTypes.Contains(peerType)));
+    public bool AnyWatches(string peerType) => _peerTypes.Contains(peerType);
 
     /// <summary>A catalog with no workflow; <paramref name="kindOf"/> says what kind a zone is (null when unknown).</summary>
     public static WorkflowCatalog Empty(Func<string, string?> kindOf) => new(new(StringComparer.Ordinal), new(StringComparer.Ordinal), kindOf);

@@ -42,10 +42,10 @@ public sealed record TrackingBatch(IReadOnlyList<PlacementRecord> Placements, IR
 
 /// <summary>
 /// A person's scan at a gateway (a handheld or a barcode scanner) that placed a tag in <paramref name="Zone"/>:
-/// kept as a manual event (client id <c>scan:{EventId}</c>, already in the log), so that history marks the
-/// placement with who made it and the manual event list shows it.
+/// kept as a manual event (already in the log) under <paramref name="ClientId"/> (<c>scan:{EventId}</c>), so
+/// that history marks the placement with who made it and the manual event list shows it.
 /// </summary>
-public sealed record ScanRecord(string Epc, string Zone, string By, string? Reason, long TimeUs, string GatewayId, string EventId);
+public sealed record ScanRecord(string Epc, string Zone, string By, string? Reason, long TimeUs, string GatewayId, string EventId, string ClientId);
 
 /// <summary>What a workflow step is.</summary>
 public enum WorkflowRecordKind
