@@ -67,6 +67,18 @@ pids=($!)
 portal=$(wait_line "$state/logs/cloud.log" '^cloud: portal ' | awk '{print $3}')
 mqtt=$(wait_line "$state/logs/cloud.log" '^cloud: mqtt ' | awk '{print $3}')
 
+# The ward's zones with their kinds, and its assets with their types, so that the hospital flow and the
+# rules have something to run for: three patients, an infusion pump and a wheelchair.
+register() { curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$2" "${portal%/}$1"; }
+for zone in waiting-room:waiting-room doctors-office:exam-room recovery:room exit:exit; do
+  register /api/zones "{\"siteId\":\"default\",\"name\":\"${zone%%:*}\",\"kind\":\"${zone#*:}\"}"
+done
+for asset in P-1001:patient:E28011902000050A1B2C0001 P-1002:patient:E28011902000050A1B2C0002 P-1003:patient:E28011902000050A1B2C0003 \
+             IP-17:infusion-pump:3034257BF400B7800004CB2F WC-3:wheelchair:3034257BF400B7800004CB30; do
+  IFS=: read -r id type epc <<<"$asset"
+  register /api/assets "{\"id\":\"$id\",\"type\":\"$type\",\"tags\":[\"$epc\"]}"
+done
+
 dotnet "$bin_emu" llrp --scenario "$root/hardware/scenarios/demo-hospital.json" --port 0 --loop \
   >"$state/logs/reader.log" 2>&1 &
 pids+=($!)

@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: mosquitto (external-broker tests and the broker benchmark), socat (pseudo-terminals
 # for serial reader emulation), kcat (Kafka-protocol checks against the mock cluster), postgresql
-# (initdb/pg_ctl for the tracking store's tests, which start private clusters; no service is used).
+# (initdb/pg_ctl for the tracking store's tests, which start private clusters; no service is used),
+# curl (the demo registers its ward's zones and assets through the cloud's API).
 need=()
-for pkg in mosquitto socat kcat chromium postgresql; do
+for pkg in mosquitto socat kcat chromium postgresql curl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
