@@ -293,6 +293,7 @@ public static class CloudHost
             app.UseMqttServer(server => AttachBroker(server, app.Services));
         }
 
+        app.UseSecurityHeaders();
         app.UseProblemDetailsForFailures();
         app.MapCloudApi();
         app.MapReadiness();

@@ -24,6 +24,17 @@ public sealed class The_portal_updates_live_without_a_reload
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
         var page = await browser.NewPageAsync();
+        var refused = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
+            {
+                lock (refused)
+                {
+                    refused.Add(message.Text);
+                }
+            }
+        };
         await page.GotoAsync(cloud.Http.BaseAddress!.ToString());
         await Assertions.Expect(page.Locator("#live")).ToHaveTextAsync("live", new() { Timeout = 30_000 });
 
@@ -39,8 +50,12 @@ public sealed class The_portal_updates_live_without_a_reload
         await Assertions.Expect(row).ToHaveTextAsync("recovery", new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("tr[data-gateway='gw-portal']")).ToContainTextAsync("gw-portal", new() { Timeout = 30_000 });
 
-        // Same page object throughout: nothing navigated or reloaded it.
+        // Same page object throughout: nothing navigated or reloaded it; the strict policy refused nothing it needs.
         Assert.Equal(cloud.Http.BaseAddress!.ToString(), page.Url);
+        lock (refused)
+        {
+            Assert.Empty(refused);
+        }
     }
 
     private static Task PublishAsync(IMqttClient client, ulong seq, PresenceEvent e) =>
