@@ -35,46 +35,26 @@ public static class Measure
     /// </summary>
     public static double Throughput(Func<long> iteration, TimeSpan duration, TimeSpan? warmup, Action? prepare)
     {
-        if (prepare is not null)
-        {
-            var warming = Stopwatch.StartNew();
-            while (warming.Elapsed < (warmup ?? TimeSpan.FromMilliseconds(500)))
-            {
-                prepare();
-                iteration();
-            }
-
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            long done = 0;
-            var timed = new Stopwatch();
-            while (timed.Elapsed < duration)
-            {
-                prepare();
-                timed.Start();
-                done += iteration();
-                timed.Stop();
-            }
-
-            return done / timed.Elapsed.TotalSeconds;
-        }
-
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed < (warmup ?? TimeSpan.FromMilliseconds(500)))
         {
+            prepare?.Invoke();
             iteration();
         }
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
         long units = 0;
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < duration)
+        var timed = new Stopwatch();
+        while (timed.Elapsed < duration)
         {
+            prepare?.Invoke();
+            timed.Start();
             units += iteration();
+            timed.Stop();
         }
 
-        return units / sw.Elapsed.TotalSeconds;
+        return units / timed.Elapsed.TotalSeconds;
     }
 
     /// <summary>Bytes allocated on this thread by <paramref name="action"/>.</summary>

@@ -606,7 +606,7 @@ public sealed class TrackingJob : StreamJob<TrackingEvent, Epc, TagState, Tracki
             Kind = kind,
             TimeUs = time,
             Gateway = gateway,
-            GatewayHash = StableHash.Hash(_gateways.NameOf(gateway) ?? string.Empty),
+            GatewayHash = gateway == NameTable.None ? StableHash.Hash(string.Empty) : _gateways.HashOf(gateway),
             Zone = zone,
             Sequence = sequence,
             Index = index,

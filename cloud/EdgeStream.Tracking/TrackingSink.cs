@@ -317,7 +317,8 @@ public sealed partial class TrackingSink : IOutputSink<Epc, TrackingOutput>, ISi
         _stop.Dispose();
     }
 
-    private static WorkflowRecord Record(string epc, WorkflowStep step, string outputId) => step.What switch
+    /// <summary>A workflow or rule step as the store applies it (the zone stage's alert steps too).</summary>
+    internal static WorkflowRecord Record(string epc, WorkflowStep step, string outputId) => step.What switch
     {
         StateChanged c => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.StateChanged, c.AtUs, c.To, c.From, c.Cause, null, null, null, outputId),
         AlertRaised a => new WorkflowRecord(epc, step.WorkflowId, step.Version, WorkflowRecordKind.AlertRaised, a.AtUs, NullIfEmpty(a.State), null, null, a.AlertId, a.Severity.ToString().ToLowerInvariant(), a.Message, outputId) { Rule = step.Rule },

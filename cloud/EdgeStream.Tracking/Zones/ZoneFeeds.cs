@@ -2,7 +2,6 @@ using EdgeStream.Contracts;
 using EdgeStream.Contracts.Wire;
 using EdgeStream.Engine;
 using EdgeStream.Engine.State;
-using EdgeStream.Rules.Workflows;
 using EdgeStream.Tracking.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -85,14 +84,7 @@ public sealed partial class ZoneSink(TrackingSink store, IRecordFeed trackingLog
         var id = "zone-" + output.Id;
         if (o.Step is { } step)
         {
-            var subject = SubjectPrefix + output.Key;
-            var record = step.What switch
-            {
-                AlertRaised a => new WorkflowRecord(string.Empty, step.WorkflowId, step.Version, WorkflowRecordKind.AlertRaised, a.AtUs, a.State, null, null, a.AlertId, a.Severity.ToString().ToLowerInvariant(), a.Message, id),
-                AlertCleared c => new WorkflowRecord(string.Empty, step.WorkflowId, step.Version, WorkflowRecordKind.AlertCleared, c.AtUs, c.State, null, c.Reason, c.AlertId, null, null, id),
-                _ => throw new InvalidOperationException($"the zone stage does not make {step.What.GetType().Name}"),
-            };
-            store.Write(record with { Rule = true, Subject = subject });
+            store.Write(TrackingSink.Record(string.Empty, step, id) with { Subject = SubjectPrefix + output.Key });
             return;
         }
 

@@ -161,10 +161,11 @@ public sealed class ZoneJob : StreamJob<ZoneEvent, string, ZoneState, ZoneOutput
     /// <summary>Encodes one half of a placement for the zone log: <paramref name="epc"/> entered or left <paramref name="zone"/>.</summary>
     public static byte[] Encode(string zone, in Epc epc, bool entered, long timeUs, string gateway, ulong sequence, int index)
     {
-        var buffer = new byte[LogRecordCodec.MaxEncodedBytes];
+        // On the tracking job's thread, for every move: encoded on the stack, one array of the record's size.
+        Span<byte> buffer = stackalloc byte[LogRecordCodec.MaxEncodedBytes];
         var presence = new PresenceEvent { Epc = epc, Kind = entered ? PresenceKind.Arrive : PresenceKind.Depart, Zone = zone, EventTimeUs = timeUs };
         var n = LogRecordCodec.EncodePresence(gateway, sequence, index, index + 1, presence, buffer);
-        return buffer[..n];
+        return buffer[..n].ToArray();
     }
 
     /// <inheritdoc />
